@@ -1,0 +1,147 @@
+"""Frozen dataclasses shared by all stages. No logic beyond small derived properties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of sources.yaml after defaults were applied and validation passed."""
+
+    id: str
+    name: str
+    url: str
+    kind: str = "feed"  # feed | html | auto
+    homepage: str | None = None
+    language: str = "sv"
+    owner: str | None = None
+    weight: float = 1.0
+    interval: timedelta = timedelta(hours=1)
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store remembers about a source between cycles."""
+
+    source_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    next_fetch: datetime | None = None
+    error_streak: int = 0
+    last_error: str | None = None
+    last_error_key: str | None = None
+    last_success: datetime | None = None
+    last_attempt: datetime | None = None
+    disabled_reason: str | None = None
+    moved_to: str | None = None  # permanent redirect target, for staff to copy into sources.yaml
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of one HTTP fetch of one source.
+
+    outcome: "ok" (new body), "not_modified" (304), "unchanged" (200 but same body hash),
+    "skipped" (not fetched: robots, disabled) or "error".
+    """
+
+    source_id: str
+    url: str
+    outcome: str
+    fetched_at: datetime
+    status: int | None = None
+    error_key: str | None = None
+    message: str | None = None
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    final_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    retry_after: timedelta | None = None
+    moved_to: str | None = None
+    disable: bool = False
+    elapsed: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "error"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry as parsed from a feed: cleaned, links resolved, dates in UTC."""
+
+    title: str
+    url: str | None
+    guid: str | None
+    summary: str  # clean plain text
+    content_html: str  # sanitised HTML copy
+    published: datetime  # UTC
+    date_missing: bool = False  # True when published is the fetch time
+    updated: datetime | None = None
+    author: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """A parsed feed: its entries, per-entry warnings, or an error for the whole body."""
+
+    entries: tuple[Entry, ...] = ()
+    warnings: tuple[str, ...] = ()
+    feed_title: str | None = None
+    feed_language: str | None = None
+    format: str | None = None  # rss20, atom10, json11, ...
+    error_key: str | None = None
+    message: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error_key is not None
+
+
+@dataclass(frozen=True)
+class Item:
+    """An entry ready to store: normalised, with its identity within the source."""
+
+    source_id: str
+    identity: str  # guid, else canonical URL, else hash of title and text
+    url: str | None
+    canonical_url: str | None
+    title: str
+    summary: str
+    content_html: str
+    published: datetime
+    fetched: datetime
+    date_missing: bool
+    content_hash: str
+    lang: str
+    author: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceScanResult:
+    """What one cycle did for one source."""
+
+    source_id: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped_entries: int = 0
+    fetch_outcome: str = "ok"
+    error_key: str | None = None
+    message: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.error_key is not None
