@@ -145,3 +145,38 @@ class SourceScanResult:
     @property
     def failed(self) -> bool:
         return self.error_key is not None
+
+
+@dataclass(frozen=True)
+class ArchivedItem:
+    """An item as the archive holds it, with every source that carried it."""
+
+    id: int
+    source: str
+    sources: tuple[str, ...]
+    url: str | None
+    title: str
+    summary: str
+    published: datetime
+    fetched: datetime
+    lang: str
+    tags: tuple[str, ...]
+    date_missing: bool = False
+    revision: int = 1
+    canonical_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """One row of `scanner sources list`."""
+
+    source_id: str
+    last_success: datetime | None
+    last_error: str | None
+    last_error_key: str | None
+    error_streak: int
+    items_7d: int
+    items_30d: int
+    next_fetch: datetime | None
+    disabled_reason: str | None = None
+    moved_to: str | None = None
