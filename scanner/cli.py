@@ -1,0 +1,175 @@
+"""The command tree. The only module that prints or exits."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from scanner import config, settings as settings_module
+from scanner.cli_output import (
+    console, print_check, print_health, print_items_table, print_scan_report, scan_progress,
+)
+from scanner.core import Scanner, utc_now
+from scanner.errors import ScannerError
+
+config_option = click.option(
+    "--config", "config_dir", type=click.Path(file_okay=False, path_type=Path),
+    envvar="SCANNER_CONFIG_DIR", default=None,
+    help="Folder with sources.yaml, taxonomy.yaml and digests/ (default: current folder).")
+
+
+def _scanner(config_dir: Path | None) -> Scanner:
+    return Scanner(settings_module.load_settings(config_dir=config_dir))
+
+
+def run_safely(func):
+    """Turn ScannerError into a clear message and exit code; tracebacks only with --verbose."""
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ScannerError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
+    return wrapper
+
+
+@click.group()
+@click.option("--verbose", "-v", is_flag=True, help="Debug logging and full tracebacks.")
+@click.version_option(package_name="scanner")
+def main(verbose: bool) -> None:
+    """scanner — omvärldsbevakning for Swedish regional library development."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@config_option
+@click.option("--source", "source_ids", multiple=True, metavar="ID",
+              help="Scan this source (repeatable), due or not.")
+@click.option("--all", "all_sources", is_flag=True, help="Scan every enabled source, due or not.")
+@run_safely
+def scan(config_dir, source_ids, all_sources):
+    """One cycle over the due (or named) sources. Exit 0 all ok, 1 some failed, 3 all failed."""
+    scanner = _scanner(config_dir)
+    chosen = scanner.select_sources(list(source_ids), all_sources, utc_now())
+    if not chosen:
+        click.echo("nothing to scan: no enabled source is due (use --all or --source ID)")
+        return
+    with scan_progress(len(chosen)) as on_result:
+        report = scanner.scan(list(source_ids) or None, all_sources, on_result=on_result)
+    print_scan_report(report)
+    sys.exit(report.exit_code)
+
+
+@main.group()
+def sources():
+    """Check, list and describe the sources in sources.yaml."""
+
+
+@sources.command("check")
+@config_option
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--fetch", "fetch_id", metavar="ID",
+              help="Test-fetch this source and show what would be stored (stores nothing).")
+@run_safely
+def sources_check(config_dir, file, fetch_id):
+    """Validate sources.yaml (every problem at once) and optionally test-fetch one source."""
+    settings = settings_module.load_settings(config_dir=config_dir)
+    path = file or settings.config_dir / "sources.yaml"
+    loaded = config.load_sources(path)
+    enabled = sum(s.enabled for s in loaded.sources)
+    click.echo(f"{path}: ok — {len(loaded.sources)} sources ({enabled} enabled)")
+    if fetch_id:
+        check = Scanner(settings, sources_path=path).check_source(fetch_id)
+        print_check(check)
+        sys.exit(1 if check.fetch.failed or (check.parse and check.parse.failed) else 0)
+
+
+@sources.command("list")
+@config_option
+@run_safely
+def sources_list(config_dir):
+    """Health per source: last success, last error, error streak, items 7/30 days, next fetch."""
+    scanner = _scanner(config_dir)
+    print_health(scanner.sources(), scanner.source_health())
+
+
+@sources.command("schema")
+def sources_schema():
+    """Print the JSON Schema of sources.yaml, for editor autocompletion."""
+    click.echo(json.dumps(config.sources_json_schema(), indent=2, ensure_ascii=False))
+
+
+@main.command()
+@config_option
+@click.option("--source", "source_id", metavar="ID", help="Only items carried by this source.")
+@click.option("--since", metavar="WHEN", help="A date (2026-11-16) or an age (7d, 12h).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@run_safely
+def items(config_dir, source_id, since, limit, fmt):
+    """The latest items in the archive."""
+    scanner = _scanner(config_dir)
+    found = scanner.latest_items(source_id, parse_since(since, utc_now()), limit)
+    if fmt == "json":
+        click.echo(json.dumps([item_json(i) for i in found], ensure_ascii=False, indent=2))
+    else:
+        print_items_table(found)
+
+
+@main.command()
+@config_option
+@run_safely
+def demo(config_dir):
+    """Offline demo: serve bundled feeds on 127.0.0.1 and run the whole pipeline on them."""
+    from scanner.demo_run import run_demo
+    base = settings_module.load_settings(config_dir=config_dir).config_dir
+    outcome = run_demo(Path(base) / "var" / "demo")
+    click.echo(outcome.summary())
+    sys.exit(outcome.report.exit_code)
+
+
+@main.command("settings")
+@config_option
+@run_safely
+def show_settings(config_dir):
+    """Print every SCANNER_* setting with its current value (secrets masked)."""
+    current = settings_module.load_settings(config_dir=config_dir)
+    for row in settings_module.settings_table(current):
+        click.echo(f"{row.name}={row.value}")
+        click.echo(f"    {row.help} (default: {row.default or '—'})")
+
+
+def parse_since(text: str | None, now: datetime) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return now - config.parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is neither a date (2026-11-16) nor an age (7d, 12h)",
+                                 param_hint="--since") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def item_json(item) -> dict:
+    return {
+        "id": item.id, "source": item.source, "sources": list(item.sources), "url": item.url,
+        "title": item.title, "summary": item.summary, "published": iso(item.published),
+        "fetched": iso(item.fetched), "lang": item.lang, "tags": list(item.tags),
+        "date_missing": item.date_missing, "revision": item.revision,
+    }
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,261 @@
+"""The archive: source state, fetch log, items and the sources that carried them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from scanner.errors import StoreError
+from scanner.models import ArchivedItem, FetchResult, Item, SourceHealth, SourceState
+from scanner.store import migrations, upsert
+from scanner.store.engine import open_engine
+from scanner.store.schema import fetch_log, item_sources, item_tags, items, source_state
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class Store:
+    """The only door to the database. Open with Store.open(url)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> "Store":
+        store = cls(open_engine(url))
+        try:
+            with store.engine.begin() as conn:
+                migrations.migrate(conn)
+        except SQLAlchemyError as exc:
+            store.close()
+            raise StoreError(f"cannot open or migrate the database: {exc.__class__.__name__}: "
+                             f"{str(exc).splitlines()[0]} — check SCANNER_DATABASE_URL") from exc
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- source state -------------------------------------------------------------------------
+
+    def load_states(self) -> dict[str, SourceState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(source_state)).mappings().all()
+        return {row["source_id"]: SourceState(**row) for row in rows}
+
+    def record_fetch(self, result: FetchResult, state: SourceState,
+                     counts: BatchCounts = BatchCounts(), skipped: int = 0) -> None:
+        """Save a fetch that stored no items (failure, 304, unchanged body)."""
+        with self.engine.begin() as conn:
+            self._save_state_and_log(conn, result, state, counts, skipped)
+
+    def store_batch(self, items_in: Sequence[Item], result: FetchResult, state: SourceState,
+                    skipped: int = 0) -> BatchCounts:
+        """Store one source's batch, its new state and its fetch log in one transaction."""
+        with self.engine.begin() as conn:
+            counts = _merge_items(conn, items_in)
+            self._save_state_and_log(conn, result, state, counts, skipped)
+        return counts
+
+    def _save_state_and_log(self, conn, result, state, counts, skipped) -> None:
+        upsert.upsert(conn, source_state, [asdict(state)], key="source_id")
+        conn.execute(fetch_log.insert().values(
+            source_id=result.source_id, fetched_at=result.fetched_at, outcome=result.outcome,
+            status=result.status, error_key=result.error_key, message=result.message,
+            new=counts.new, updated=counts.updated, unchanged=counts.unchanged, skipped=skipped,
+            elapsed=result.elapsed))
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def latest_items(self, source_id: str | None = None, since: datetime | None = None,
+                     limit: int = 50) -> list[ArchivedItem]:
+        query = select(items).order_by(items.c.published.desc(), items.c.id.desc()).limit(limit)
+        if source_id:
+            carried = select(item_sources.c.item_id).where(item_sources.c.source_id == source_id)
+            query = query.where(items.c.id.in_(carried))
+        if since:
+            query = query.where(items.c.published >= since)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+            ids = [row["id"] for row in rows]
+            sources, tags = _sources_of(conn, ids), _tags_of(conn, ids)
+        return [_archived(row, sources.get(row["id"], ()), tags.get(row["id"], ())) for row in rows]
+
+    def source_health(self, source_ids: Iterable[str], now: datetime) -> list[SourceHealth]:
+        states = self.load_states()
+        with self.engine.connect() as conn:
+            recent_7 = _items_per_source(conn, now - timedelta(days=7))
+            recent_30 = _items_per_source(conn, now - timedelta(days=30))
+        return [_health(sid, states.get(sid, SourceState(sid)), recent_7.get(sid, 0),
+                        recent_30.get(sid, 0)) for sid in source_ids]
+
+    def fetch_log(self, source_id: str | None = None, limit: int = 20) -> list[dict]:
+        query = select(fetch_log).order_by(fetch_log.c.id.desc()).limit(limit)
+        if source_id:
+            query = query.where(fetch_log.c.source_id == source_id)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def count_items(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(items)).scalar_one()
+
+
+def _merge_items(conn: Connection, batch: Sequence[Item]) -> BatchCounts:
+    """Insert new items, update changed ones in place, attach items seen via another source."""
+    known = _known_identities(conn, batch)
+    fresh = [item for item in batch if item.identity not in known]
+    changed = [(known[i.identity], i) for i in batch
+               if i.identity in known and known[i.identity][1] != i.content_hash]
+    by_url = _items_by_canonical_url(conn, [i.canonical_url for i in fresh if i.canonical_url])
+    attach = [(by_url[i.canonical_url], i) for i in fresh if i.canonical_url in by_url]
+    insert, repeats = _first_per_url([i for i in fresh if i.canonical_url not in by_url])
+    inserted = list(zip(_insert_items(conn, insert), insert))
+    id_by_url = {i.canonical_url: item_id for item_id, i in inserted if i.canonical_url}
+    attach += [(id_by_url[i.canonical_url], i) for i in repeats]
+    _link_sources(conn, inserted + attach)
+    _add_source_tags(conn, inserted + attach)
+    _update_items(conn, changed)
+    return BatchCounts(new=len(fresh), updated=len(changed),
+                       unchanged=len(batch) - len(fresh) - len(changed))
+
+
+def _known_identities(conn, batch: Sequence[Item]) -> dict[str, tuple[int, str]]:
+    """identity -> (item id, content hash) for items this source already carried."""
+    if not batch:
+        return {}
+    source_id = batch[0].source_id
+    found = {}
+    for chunk in _chunks([i.identity for i in batch]):
+        query = (select(item_sources.c.identity, items.c.id, items.c.content_hash)
+                 .join(items, items.c.id == item_sources.c.item_id)
+                 .where(and_(item_sources.c.source_id == source_id,
+                             item_sources.c.identity.in_(chunk))))
+        found.update({row.identity: (row.id, row.content_hash) for row in conn.execute(query)})
+    return found
+
+
+def _items_by_canonical_url(conn, urls: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(urls))):
+        query = (select(items.c.canonical_url, func.min(items.c.id).label("id"))
+                 .where(items.c.canonical_url.in_(chunk)).group_by(items.c.canonical_url))
+        found.update({row.canonical_url: row.id for row in conn.execute(query)})
+    return found
+
+
+def _first_per_url(batch: list[Item]) -> tuple[list[Item], list[Item]]:
+    """Split a batch into the first item per canonical URL and the repeats of a URL."""
+    seen, first, repeats = set(), [], []
+    for item in batch:
+        url = item.canonical_url
+        (repeats if url and url in seen else first).append(item)
+        if url:
+            seen.add(url)
+    return first, repeats
+
+
+def _insert_items(conn, batch: list[Item]) -> list[int]:
+    if not batch:
+        return []
+    rows = [_item_row(item) for item in batch]
+    result = conn.execute(items.insert().returning(items.c.id, sort_by_parameter_order=True), rows)
+    return [row.id for row in result]
+
+
+def _item_row(item: Item) -> dict:
+    return dict(canonical_url=item.canonical_url, url=item.url, title=item.title,
+                summary=item.summary, content_html=item.content_html, published=item.published,
+                date_missing=item.date_missing, first_seen=item.fetched,
+                last_changed=item.fetched, content_hash=item.content_hash, lang=item.lang,
+                author=item.author, revision=1, source_id=item.source_id)
+
+
+def _link_sources(conn, pairs: list[tuple[int, Item]]) -> None:
+    rows = [dict(item_id=item_id, source_id=i.source_id, identity=i.identity, url=i.url,
+                 first_seen=i.fetched) for item_id, i in pairs]
+    if rows:
+        conn.execute(item_sources.insert(), rows)
+
+
+def _add_source_tags(conn, pairs: list[tuple[int, Item]]) -> None:
+    rows = [dict(item_id=item_id, tag=tag, origin="source", score=1.0, why=f"source {i.source_id}")
+            for item_id, i in pairs for tag in i.tags]
+    if rows:
+        upsert.insert_ignore(conn, item_tags, rows)
+
+
+def _update_items(conn, changed: list[tuple[tuple[int, str], Item]]) -> None:
+    if not changed:
+        return
+    statement = (update(items).where(items.c.id == bindparam("item_id"))
+                 .values(url=bindparam("new_url"), title=bindparam("new_title"),
+                         summary=bindparam("new_summary"),
+                         content_html=bindparam("new_content_html"),
+                         published=bindparam("new_published"),
+                         content_hash=bindparam("new_content_hash"),
+                         last_changed=bindparam("new_last_changed"),
+                         revision=items.c.revision + 1))
+    conn.execute(statement, [
+        dict(item_id=item_id, new_url=i.url, new_title=i.title, new_summary=i.summary,
+             new_content_html=i.content_html, new_published=i.published,
+             new_content_hash=i.content_hash, new_last_changed=i.fetched)
+        for (item_id, _), i in changed])
+
+
+def _sources_of(conn, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = {}
+    for chunk in _chunks(ids):
+        query = (select(item_sources.c.item_id, item_sources.c.source_id)
+                 .where(item_sources.c.item_id.in_(chunk))
+                 .order_by(item_sources.c.first_seen, item_sources.c.source_id))
+        for row in conn.execute(query):
+            found.setdefault(row.item_id, []).append(row.source_id)
+    return {k: tuple(dict.fromkeys(v)) for k, v in found.items()}
+
+
+def _tags_of(conn, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, set[str]] = {}
+    for chunk in _chunks(ids):
+        query = select(item_tags.c.item_id, item_tags.c.tag).where(item_tags.c.item_id.in_(chunk))
+        for row in conn.execute(query):
+            found.setdefault(row.item_id, set()).add(row.tag)
+    return {k: tuple(sorted(v)) for k, v in found.items()}
+
+
+def _items_per_source(conn, since: datetime) -> dict[str, int]:
+    query = (select(item_sources.c.source_id, func.count())
+             .join(items, items.c.id == item_sources.c.item_id)
+             .where(items.c.published >= since).group_by(item_sources.c.source_id))
+    return {row[0]: row[1] for row in conn.execute(query)}
+
+
+def _archived(row, sources: tuple[str, ...], tags: tuple[str, ...]) -> ArchivedItem:
+    return ArchivedItem(
+        id=row["id"], source=row["source_id"], sources=sources or (row["source_id"],),
+        url=row["url"], title=row["title"], summary=row["summary"], published=row["published"],
+        fetched=row["first_seen"], lang=row["lang"], tags=tags, date_missing=row["date_missing"],
+        revision=row["revision"], canonical_url=row["canonical_url"])
+
+
+def _health(source_id: str, state: SourceState, items_7d: int, items_30d: int) -> SourceHealth:
+    return SourceHealth(
+        source_id=source_id, last_success=state.last_success, last_error=state.last_error,
+        last_error_key=state.last_error_key, error_streak=state.error_streak, items_7d=items_7d,
+        items_30d=items_30d, next_fetch=state.next_fetch, disabled_reason=state.disabled_reason,
+        moved_to=state.moved_to)
+
+
+def _chunks(values: list, size: int = CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
