@@ -242,7 +242,8 @@ def _items_per_source(conn, since: datetime) -> dict[str, int]:
 
 def _archived(row, sources: tuple[str, ...], tags: tuple[str, ...]) -> ArchivedItem:
     return ArchivedItem(
-        id=row["id"], source=row["source_id"], sources=sources or (row["source_id"],),
+        id=row["id"], source=row["source_id"],
+        sources=tuple(dict.fromkeys((row["source_id"], *sources))),
         url=row["url"], title=row["title"], summary=row["summary"], published=row["published"],
         fetched=row["first_seen"], lang=row["lang"], tags=tags, date_missing=row["date_missing"],
         revision=row["revision"], canonical_url=row["canonical_url"])
