@@ -1,0 +1,186 @@
+"""Ingest benchmark: scanner against lemon24/reader on the same generated corpus, side by side.
+
+    python bench/ingest.py                       # 200 feeds x 50 entries, rescan of 1,000 sources
+    python bench/ingest.py --feeds 20 --entries 10 --rescan-sources 100   # a quick look
+
+Feeds are served by bench/feedserver.py (a separate process) on loopback hosts 127.0.0.N.
+Each engine runs in its own child process so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORDS = ("bibliotek läsfrämjande barn unga skolbibliotek tillgänglighet lättläst talböcker "
+         "digital delaktighet kommun region biblioteksplan statsbidrag meröppet bokstart "
+         "källkritik demokrati yttrandefrihet minoritetsspråk samiska finska statistik "
+         "forskning e-böcker upphovsrätt trygghet beredskap hållbarhet kompetens ledarskap "
+         "utveckling samverkan läsning litteratur författare programverksamhet").split()
+
+
+def feed_xml(feed_no: int, entries: int, rng: random.Random) -> str:
+    start = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    items = [_entry_xml(feed_no, n, start - timedelta(hours=n), rng) for n in range(entries)]
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+            f"<title>Källa {feed_no}</title><link>https://example{feed_no}.se/</link>"
+            f"<language>sv</language>{''.join(items)}</channel></rss>\n")
+
+
+def _entry_xml(feed_no: int, n: int, when: datetime, rng: random.Random) -> str:
+    title = " ".join(rng.choices(WORDS, k=6)).capitalize()
+    text = " ".join(rng.choices(WORDS, k=60))
+    return (f"<item><title>{title} {feed_no}-{n}</title>"
+            f"<link>https://example{feed_no}.se/nyheter/{n}?utm_source=rss</link>"
+            f"<guid>https://example{feed_no}.se/nyheter/{n}</guid>"
+            f"<pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
+            f"<description>&lt;p&gt;{text} &lt;a href=\"/mer/{n}\"&gt;Läs mer&lt;/a&gt;&lt;/p&gt;"
+            "</description></item>")
+
+
+def write_corpus(folder: Path, feeds: int, entries: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(feeds * 1000 + entries)
+    for n in range(feeds):
+        (folder / f"feed{n}.xml").write_text(feed_xml(n, entries, rng), encoding="utf-8")
+
+
+def start_server(folder: Path, hosts: int) -> tuple[subprocess.Popen, list[str]]:
+    server = subprocess.Popen([sys.executable, str(HERE / "feedserver.py"), str(folder),
+                               str(hosts)], stdout=subprocess.PIPE, text=True)
+    bases = []
+    for line in server.stdout:
+        if line.strip() == "ready":
+            return server, bases
+        bases.append(line.strip())
+    raise RuntimeError("feed server did not start")
+
+
+def feed_urls(bases: list[str], feeds: int) -> list[str]:
+    return [f"{bases[n % len(bases)]}/feed{n}.xml" for n in range(feeds)]
+
+
+# -- children ----------------------------------------------------------------------------------
+
+def child_scanner(urls: list[str], workdir: Path) -> dict:
+    from scanner.core import Scanner
+    from scanner.settings import Settings
+
+    lines = ["sources:"] + [f"  - {{id: feed-{n}, name: Källa {n}, url: '{u}'}}"
+                            for n, u in enumerate(urls)]
+    (workdir / "sources.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(config_dir=workdir, database_url=f"sqlite:///{workdir / 'scanner.db'}")
+    scanner = Scanner(settings)
+    first = _timed(lambda: scanner.scan(all_sources=True))
+    rescan = _timed(lambda: scanner.scan(all_sources=True))
+    stored = scanner.store.count_items()
+    failed = sum(r.failed for r in rescan[1].results)
+    return _figures(first[0], rescan[0], stored, failed)
+
+
+def child_reader(urls: list[str], workdir: Path) -> dict:
+    from reader import make_reader
+
+    reader = make_reader(str(workdir / "reader.sqlite"))
+    for url in urls:
+        reader.add_feed(url)
+    first = _timed(lambda: (reader.update_feeds(workers=16), reader.update_search()))
+    rescan = _timed(lambda: (reader.update_feeds(workers=16, scheduled=False),
+                             reader.update_search()))
+    stored = reader.get_entry_counts().total
+    return _figures(first[0], rescan[0], stored, 0)
+
+
+def _timed(action):
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+def _figures(first: float, rescan: float, stored: int, failed: int) -> dict:
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"first_s": first, "rescan_s": rescan, "stored": stored, "failed": failed,
+            "peak_rss_mb": peak_mb}
+
+
+def run_child(engine: str, urls: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "urls.json").write_text(json.dumps(urls))
+        out = subprocess.run([sys.executable, __file__, "--child", engine, tmp],
+                             capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise RuntimeError(f"{engine} child failed:\n{out.stderr[-3000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# -- report ------------------------------------------------------------------------------------
+
+def print_ingest(results: dict, entries_total: int) -> None:
+    print(f"\nFirst ingest of {entries_total} entries (fetch + parse + store; reader: "
+          "update_feeds + update_search)")
+    print(f"{'engine':<10}{'wall s':>10}{'entries/s':>12}{'rescan s':>10}{'stored':>9}"
+          f"{'peak RSS MB':>13}")
+    for engine, r in results.items():
+        rate = entries_total / r["first_s"]
+        print(f"{engine:<10}{r['first_s']:>10.2f}{rate:>12.0f}{r['rescan_s']:>10.2f}"
+              f"{r['stored']:>9}{r['peak_rss_mb']:>13.0f}")
+    if "reader" in results:
+        ratio = results["reader"]["first_s"] / results["scanner"]["first_s"]
+        print(f"scanner/reader first-ingest rate ratio: {ratio:.1f}x (target >= 5x)")
+
+
+def main() -> None:
+    args = _arguments()
+    if args.child:
+        urls = json.loads((args.workdir / "urls.json").read_text())
+        runner = child_scanner if args.child == "scanner" else child_reader
+        print(json.dumps(runner(urls, args.workdir)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        _run(args, Path(tmp))
+
+
+def _run(args, tmp: Path) -> None:
+    write_corpus(tmp / "ingest", args.feeds, args.entries)
+    write_corpus(tmp / "rescan", args.rescan_sources, 5)
+    server, bases = start_server(tmp / "ingest", args.hosts)
+    try:
+        urls = feed_urls(bases, args.feeds)
+        engines = ["scanner"] + ([] if args.skip_reader else ["reader"])
+        print_ingest({e: run_child(e, urls) for e in engines}, args.feeds * args.entries)
+    finally:
+        server.terminate()
+    server, bases = start_server(tmp / "rescan", args.hosts)
+    try:
+        r = run_child("scanner", feed_urls(bases, args.rescan_sources))
+        print(f"\nUnchanged rescan of {args.rescan_sources} sources (all 304): "
+              f"{r['rescan_s']:.2f} s (target <= 3 s), failed {r['failed']}, "
+              f"peak RSS {r['peak_rss_mb']:.0f} MB")
+    finally:
+        server.terminate()
+
+
+def _arguments():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--entries", type=int, default=50)
+    parser.add_argument("--rescan-sources", type=int, default=1000)
+    parser.add_argument("--hosts", type=int, default=20, help="loopback hosts 127.0.0.1..N")
+    parser.add_argument("--skip-reader", action="store_true")
+    parser.add_argument("--child", choices=["scanner", "reader"])
+    parser.add_argument("workdir", nargs="?", type=Path)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    main()
