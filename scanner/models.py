@@ -13,7 +13,7 @@ class Source:
     id: str
     name: str
     url: str
-    kind: str = "feed"  # feed | html | auto
+    kind: str = "feed"  # feed | html | page | auto
     homepage: str | None = None
     language: str = "sv"
     owner: str | None = None
@@ -24,6 +24,9 @@ class Source:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     notes: str | None = None
+    selectors: tuple[tuple[str, str], ...] = ()  # (key, CSS selector) pairs for kind html/page
+    max_pages: int | None = None  # html/page: how many listing pages to follow
+    fetch_article: bool = False  # html/page: fetch each article page for its full text
 
 
 @dataclass(frozen=True)

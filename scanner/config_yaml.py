@@ -1,0 +1,282 @@
+"""Generic YAML plumbing for every config file: load with line positions, locate pydantic problems.
+
+Nothing here knows about sources: sources.yaml, taxonomy.yaml and digests/*.yaml all go through
+`load_yaml_with_positions` and `validate_model`, so their problems read alike:
+`FILE:LINE: key.path[2].key: what is wrong — the fix`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarbool import ScalarBoolean
+from ruamel.yaml.scalarfloat import ScalarFloat
+from ruamel.yaml.scalarint import ScalarInt
+
+from scanner.errors import ConfigError
+
+Loc = tuple[str | int, ...]
+Positions = dict[Loc, int]  # key path -> 1-based line of that key (or list item)
+
+CUSTOM_ERROR = "config"  # the error type of messages written by our own validators
+
+_SYNTAX_HINTS = (
+    ("'\\t'", "indent with spaces, not tabs"),
+    ("could not find expected ':'", "a key is missing its colon; write `key: value`"),
+    ("mapping values are not allowed",
+     "a value contains ': ' — put it in quotes, or fix the indentation"),
+    ("expected <block end>", "check the indentation: entries of one list or mapping must line up"),
+    ("found duplicate key", "each key may appear only once in a mapping; remove one"),
+    ("expected ',' or ']'", "a [ ... ] list is not closed"),
+    ("expected ',' or '}'", "a { ... } mapping is not closed"),
+    ("quoted scalar", "a quote is not closed"),
+)
+
+
+def invalid(message: str) -> PydanticCustomError:
+    """An error for a field validator to raise: `message` is shown as is, after the location."""
+    return PydanticCustomError(CUSTOM_ERROR, "{message}", {"message": message})
+
+
+def problem_line(path: str, line: int, loc: Loc, message: str) -> str:
+    """One problem as staff read it: `path:line: key.path: message`."""
+    return f"{path}:{line}: {format_loc(loc)}: {message}"
+
+
+def format_loc(loc: Loc) -> str:
+    """("sources", 3, "interval") -> "sources[3].interval"; the empty path is the top level."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def line_of(positions: Positions, loc: Loc) -> int:
+    """The line of `loc`, or of its nearest ancestor that has one (a missing key has none)."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in positions:
+            return positions[loc[:end]]
+    return 1
+
+
+def sort_problems(problems: list[str], path: str) -> list[str]:
+    """Order problem lines by their line number, keeping the order of equal lines."""
+    prefix = len(path) + 1
+
+    def line(problem: str) -> int:
+        digits = problem[prefix:].split(":", 1)[0]
+        return int(digits) if digits.isdigit() else 0
+
+    return sorted(problems, key=line)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load_yaml_with_positions(text: str, path: str, empty_hint: str = "") -> tuple[Any, Positions]:
+    """Parse YAML into plain dicts, lists and scalars, with the line of every key and list item.
+
+    Raises ConfigError for invalid YAML (with line, column and a hint) and for an empty document.
+    """
+    try:
+        node = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        raise ConfigError(path, [yaml_syntax_problem(exc, text, path)]) from None
+    except YAMLError as exc:
+        raise ConfigError(path, [f"{path}:1: invalid YAML: {exc}"]) from None
+    if node is None:
+        hint = f"; {empty_hint}" if empty_hint else ""
+        raise ConfigError(path, [f"{path}:1: the file is empty (or holds only comments){hint}"])
+    positions: Positions = {(): _node_line(node)}
+    return _plain(node, (), positions), positions
+
+
+def yaml_syntax_problem(exc: MarkedYAMLError, text: str, path: str) -> str:
+    """ruamel's syntax error as one line: where, what, and how to fix it."""
+    problem = exc.problem or exc.context or "syntax error"
+    mark = exc.problem_mark or exc.context_mark
+    if "could not find expected ':'" in problem and exc.context_mark is not None:
+        mark = exc.context_mark  # the key without a colon, not the line after it
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    source_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+    hint = _syntax_hint(problem, source_line)
+    hint = f" — {hint}" if hint else ""
+    return f"{path}:{line}: invalid YAML at column {column}: {problem}{hint}"
+
+
+def _syntax_hint(problem: str, source_line: str) -> str:
+    if "\t" in source_line[: len(source_line) - len(source_line.lstrip())]:
+        return "indent with spaces, not tabs"
+    return next((hint for needle, hint in _SYNTAX_HINTS if needle in problem), "")
+
+
+def _node_line(node: Any) -> int:
+    lc = getattr(node, "lc", None)
+    return lc.line + 1 if lc is not None and lc.line is not None else 1
+
+
+def _plain(node: Any, loc: Loc, positions: Positions) -> Any:
+    """Round-trip nodes -> plain Python, recording each key's and item's line under its path."""
+    if isinstance(node, CommentedMap):
+        return {_record(node, key, loc, positions): _plain(v, (*loc, str(key)), positions)
+                for key, v in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [_plain(item, _record_item(node, i, loc, positions), positions)
+                for i, item in enumerate(node)]
+    return _plain_scalar(node)
+
+
+def _record(node: CommentedMap, key: Any, loc: Loc, positions: Positions) -> str:
+    try:
+        positions[(*loc, str(key))] = node.lc.key(key)[0] + 1
+    except (KeyError, TypeError):  # a key merged in with `<<:` has no position of its own
+        positions[(*loc, str(key))] = _node_line(node)
+    return str(key)
+
+
+def _record_item(node: CommentedSeq, index: int, loc: Loc, positions: Positions) -> Loc:
+    try:
+        positions[(*loc, index)] = node.lc.item(index)[0] + 1
+    except (KeyError, TypeError):
+        positions[(*loc, index)] = _node_line(node)
+    return (*loc, index)
+
+
+def _plain_scalar(value: Any) -> Any:
+    if isinstance(value, ScalarBoolean):
+        return bool(value)
+    if isinstance(value, ScalarFloat):
+        return float(value)
+    if isinstance(value, ScalarInt):
+        return int(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def validate_model(model: type[BaseModel], data: Any, positions: Positions, path: str):
+    """Validate `data` against `model`: (instance, []) or (None, every problem as a line)."""
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, located_problems(exc, positions, path, model)
+
+
+def located_problems(
+    exc: ValidationError, positions: Positions, path: str, model: type[BaseModel] | None = None
+) -> list[str]:
+    """Every pydantic error as `path:line: key.path: message`; `model` enables did-you-mean."""
+    return [_located(error, positions, path, model) for error in exc.errors()]
+
+
+def _located(error: dict, positions: Positions, path: str, model: type[BaseModel] | None) -> str:
+    loc = tuple(error["loc"])
+    if error["type"] == "missing":
+        return problem_line(path, line_of(positions, loc), loc[:-1],
+                            f"missing required key `{loc[-1]}`")
+    return problem_line(path, line_of(positions, loc), loc, describe_error(error, model))
+
+
+def describe_error(error: dict, model: type[BaseModel] | None = None) -> str:
+    """A pydantic error dict as a sentence with the fix, in words staff know."""
+    kind, value = error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        return _unknown_key_message(str(error["loc"][-1]), keys_at(model, tuple(error["loc"][:-1])))
+    if value is None:
+        return "has no value; write one after the colon, or remove the key"
+    if kind == CUSTOM_ERROR:
+        return error["msg"]
+    if kind == "literal_error":
+        return _choice_message(value, re.findall(r"'([^']*)'", error["ctx"]["expected"]))
+    return _type_message(kind, value, error)
+
+
+def _type_message(kind: str, value: Any, error: dict) -> str:
+    shown, ctx = show_value(value), error.get("ctx", {})
+    messages = {
+        "bool": f"{shown} is not true or false; write true or false",
+        "float": f"{shown} is not a number",
+        "int": f"{shown} is not a whole number",
+        "string_type": f"must be text, not {shown}"
+        + ("; put it in quotes" if isinstance(value, (bool, int, float)) else ""),
+        "list_type": f"must be a list, e.g. [a, b] or lines starting with '- '; got {shown}",
+        "tuple_type": f"must be a list, e.g. [a, b] or lines starting with '- '; got {shown}",
+        "dict_type": f"must be a mapping of `key: value` lines; got {shown}",
+        "model_type": f"must be a mapping of `key: value` lines; got {shown}",
+        "string_too_short": "must not be empty",
+        "greater_than_equal": f"{shown} is too small; the minimum is {ctx.get('ge')}",
+        "less_than_equal": f"{shown} is too large; the maximum is {ctx.get('le')}",
+    }
+    family = kind.split("_")[0] if kind.split("_")[0] in ("bool", "float", "int") else kind
+    return messages.get(family, error["msg"])
+
+
+def show_value(value: Any) -> str:
+    """A value as quoted in a message: strings in quotes, long ones cut, containers by kind."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = str(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"'{text}'" if isinstance(value, str) else text
+
+
+def _unknown_key_message(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key — did you mean `{close[0]}`?"
+    return "unknown key" + (f"; known keys are {', '.join(known)}" if known else "")
+
+
+def _choice_message(value: Any, choices: list[str]) -> str:
+    close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
+    hint = f" — did you mean `{close[0]}`?" if close else ""
+    return f"{show_value(value)} is not allowed here; use one of {', '.join(choices)}{hint}"
+
+
+def keys_at(model: type[BaseModel] | None, loc: Loc) -> list[str]:
+    """The keys the model allows in the mapping at `loc` ([] when that is not a model)."""
+    found = _annotation_at(model, loc) if model is not None else None
+    return list(found.model_fields) if _is_model(found) else []
+
+
+def _annotation_at(annotation: Any, loc: Loc) -> Any:
+    """Follow a key path through models, lists, dicts and Optional to the annotation it reaches."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType, Annotated):
+        candidates = (_annotation_at(arg, loc) for arg in args if arg is not type(None))
+        return next((found for found in candidates if found is not None), None)
+    if not loc:
+        return annotation
+    head, rest = loc[0], loc[1:]
+    if _is_model(annotation):
+        field = annotation.model_fields.get(head) if isinstance(head, str) else None
+        return _annotation_at(field.annotation, rest) if field else None
+    if _is_subclass(origin, Mapping) and len(args) == 2:
+        return _annotation_at(args[1], rest)
+    if _is_subclass(origin, Sequence) and args:
+        return _annotation_at(args[0], rest)
+    return None
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _is_subclass(origin: Any, base: type) -> bool:
+    return isinstance(origin, type) and issubclass(origin, base) and origin is not str
