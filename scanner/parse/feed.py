@@ -1,0 +1,305 @@
+"""parse_feed: one fetched body (RSS 0.9x/1.0/2.0, Atom, JSON Feed) to a ParseResult.
+
+RSS and Atom go through feedparser, given the bytes (re-encoded to UTF-8 once we know the real
+encoding) and the headers, never a URL; its own sanitising and URI resolving are switched off
+because text.py does both faster. JSON Feed is read by jsonfeed.py.
+
+Errors for the whole body are values: ParseResult(error_key=..., message=...), keys
+"empty_body", "not_a_feed", "malformed_feed". Problems with single entries are warnings.
+"""
+
+from __future__ import annotations
+
+import html.entities
+import io
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from scanner.models import ParseResult
+from scanner.parse.entry import RawEntry, build_entries
+from scanner.parse.jsonfeed import parse_json_feed
+from scanner.parse.text import (
+    DecodedBody,
+    clean_line,
+    decode_body,
+    header_value,
+    normalize_language,
+    parse_date_utc,
+)
+
+DISCOVER_HINT = "use the site's feed URL (find it with `scanner sources discover URL`)"
+MESSAGES = {
+    "empty_body": "the server sent an empty body; open the URL in a browser to check it, "
+    "or wait for the next fetch if the site was being updated",
+    "html_page": "the URL returned an HTML page, not a feed; "
+    + DISCOVER_HINT
+    + ", or set kind: html for a site without a feed",
+    "not_feed_xml": "the URL returned XML that is not RSS or Atom; " + DISCOVER_HINT,
+    "not_text": "the URL returned something that is neither XML nor JSON; " + DISCOVER_HINT,
+    "malformed_feed": "the feed XML is broken and no entries could be read ({detail}); "
+    "check it with a feed validator and ask the publisher to fix it",
+}
+_XML_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
+_FEED_ROOT = re.compile(r"<(?:rss|feed|rdf:rdf|channel)[\s>]", re.I)
+_HTML_ROOT = re.compile(r"<(?:!doctype\s+html|html)[\s>]", re.I)
+_JSON_TYPES = ("application/feed+json", "application/json")
+_HTML_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
+_XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
+
+
+def parse_feed(
+    body: bytes, headers: Mapping[str, str], base_url: str, fetched_at: datetime
+) -> ParseResult:
+    """Parse one fetched feed body. `base_url` is the URL the body came from (after redirects);
+    `fetched_at` (aware; a naive value is taken as UTC) stands in for missing dates. Never
+    raises for bad input."""
+    fetched_at = _utc(fetched_at)
+    if not body or not body.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        return _error("empty_body", MESSAGES["empty_body"])
+    decoded = decode_body(body, headers)
+    warnings = _encoding_warnings(decoded)
+    if _looks_like_json(decoded.text, headers):
+        result = parse_json_feed(decoded.text, base_url, fetched_at)
+    elif _looks_like_html_page(decoded.text):
+        result = _error("not_a_feed", MESSAGES["html_page"])
+    else:
+        result = _parse_xml(decoded.text, headers, base_url, fetched_at)
+    if warnings and not result.failed:
+        result = _with_warnings(result, warnings)
+    return result
+
+
+def _parse_xml(
+    text: str, headers: Mapping[str, str], base_url: str, fetched_at: datetime
+) -> ParseResult:
+    parsed = _run_feedparser(text, headers)
+    failure = _whole_body_failure(parsed, text)
+    if failure is not None:
+        return failure
+    feed = parsed.feed
+    feed_language = normalize_language(feed.get("language"))
+    feed_base = _feed_base(feed, base_url)
+
+    def to_raw(index: int, native: Mapping) -> RawEntry:
+        return _raw_entry(index, native, feed_base, feed_language)
+
+    entries, warnings = build_entries(parsed.entries, to_raw, fetched_at)
+    if parsed.bozo:
+        warnings = (_bozo_warning(parsed), *warnings)
+    return ParseResult(
+        entries=entries,
+        warnings=warnings,
+        feed_title=clean_line(feed.get("title"), _is_html(feed, "title")) or None,
+        feed_language=feed_language,
+        format=parsed.version or None,
+    )
+
+
+def _run_feedparser(text: str, headers: Mapping[str, str]) -> feedparser.FeedParserDict:
+    """feedparser on UTF-8 bytes whose declaration and Content-Type both say UTF-8."""
+    # Leading blank lines (common from PHP sites) make expat reject the XML declaration.
+    text = _XML_DECLARATION.sub(r"\1\2utf-8\2", text.lstrip(), count=1)
+    data = _HTML_ENTITY.sub(_numeric_entity, text).encode("utf-8")
+    fp_headers = {"content-type": "application/xml; charset=utf-8"}
+    language = header_value(headers, "content-language")
+    if language:
+        fp_headers["content-language"] = language
+    # A BytesIO, not bytes: feedparser would try to open() a bytes body that looks like a path.
+    return feedparser.parse(
+        io.BytesIO(data),
+        response_headers=fp_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+
+
+def _numeric_entity(match: re.Match[str]) -> str:
+    """HTML named entities (&nbsp; &ouml;), undefined in XML, as character references, so the
+    strict parser keeps going instead of falling back to the slow loose one with a warning."""
+    name = match.group(1)
+    if name in _XML_ENTITIES:
+        return match.group(0)
+    chars = html.entities.html5.get(f"{name};")
+    return "".join(f"&#{ord(c)};" for c in chars) if chars else match.group(0)
+
+
+def _whole_body_failure(parsed: feedparser.FeedParserDict, text: str) -> ParseResult | None:
+    """not_a_feed / malformed_feed when nothing usable came out; None when the feed is usable."""
+    if parsed.entries or (parsed.version and not parsed.bozo):
+        return None
+    head = text.lstrip()[:4096]
+    if _HTML_ROOT.search(head) and not _FEED_ROOT.search(head):
+        return _error("not_a_feed", MESSAGES["html_page"])
+    if not head.startswith("<"):
+        return _error("not_a_feed", MESSAGES["not_text"])
+    if parsed.bozo or _FEED_ROOT.search(head):
+        detail = _bozo_detail(parsed) or "no feed elements were found"
+        return _error("malformed_feed", MESSAGES["malformed_feed"].format(detail=detail))
+    return _error("not_a_feed", MESSAGES["not_feed_xml"])
+
+
+def _raw_entry(index: int, entry: Mapping, feed_base: str, feed_language: str | None) -> RawEntry:
+    """feedparser's entry dict to RawEntry (dates read, relative base decided)."""
+    title = entry.get("title_detail") or {}
+    summary = entry.get("summary_detail") or {}  # absent when feedparser copied the content
+    content = _best_content(entry.get("content"))
+    published, updated, date_text = _entry_dates(entry)
+    return RawEntry(
+        index=index,
+        title=title.get("value") or entry.get("title") or "",
+        title_is_html="html" in (title.get("type") or ""),
+        link=_entry_link(entry),
+        guid=entry.get("id"),
+        summary=summary.get("value") or "",
+        summary_is_html=summary.get("type", "text/html") != "text/plain",
+        content=content.get("value") or "",
+        content_is_html=content.get("type", "text/html") != "text/plain",
+        published=published,
+        updated=updated,
+        date_text=date_text,
+        author=_entry_author(entry),
+        language=_entry_language(entry, title, feed_language),
+        base=_join(feed_base, title.get("base") or summary.get("base") or content.get("base")),
+    )
+
+
+def _best_content(contents: object) -> Mapping:
+    """The HTML flavour of the entry's content when there are several, else the first."""
+    if not contents or not isinstance(contents, list):
+        return {}
+    html = [c for c in contents if "html" in (c.get("type") or "")]
+    return (html or contents)[0]
+
+
+def _entry_link(entry: Mapping) -> str | None:
+    link = entry.get("link")
+    if link:
+        return link
+    alternates = [l for l in entry.get("links", ()) if l.get("rel", "alternate") == "alternate"]
+    return alternates[0].get("href") if alternates else None
+
+
+def _entry_dates(entry: Mapping) -> tuple[datetime | None, datetime | None, str | None]:
+    """(published, updated, unreadable date text): feedparser's parse, else our own reader."""
+    # dict.get: FeedParserDict.get("updated") falls back to "published" with a warning.
+    published = _struct_to_utc(dict.get(entry, "published_parsed")) or parse_date_utc(
+        dict.get(entry, "published")
+    )
+    updated = _struct_to_utc(dict.get(entry, "updated_parsed")) or parse_date_utc(
+        dict.get(entry, "updated")
+    )
+    raw_text = dict.get(entry, "published") or dict.get(entry, "updated")
+    unreadable = raw_text if (published or updated) is None and raw_text else None
+    return published, updated, unreadable
+
+
+def _struct_to_utc(struct: time.struct_time | None) -> datetime | None:
+    if struct is None:
+        return None
+    try:
+        moment = datetime(*struct[:6], tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.year >= 1990 else None
+
+
+def _entry_author(entry: Mapping) -> str | None:
+    detail = entry.get("author_detail") or {}
+    return detail.get("name") or entry.get("author")
+
+
+def _entry_language(entry: Mapping, title: Mapping, feed_language: str | None) -> str | None:
+    """The entry's own language (dc:language, or an xml:lang differing from the feed's)."""
+    own = normalize_language(entry.get("language"))
+    if own:
+        return own
+    inherited = normalize_language(title.get("language"))
+    return inherited if inherited and inherited != feed_language else None
+
+
+def _feed_base(feed: Mapping, base_url: str) -> str:
+    """Base for relative entry links: the feed's own link when absolute http(s), else the URL
+    the body came from. (An explicit xml:base is applied by feedparser and wins over both.)"""
+    link = _join(base_url, feed.get("link"))
+    return link if _is_http(link) else base_url
+
+
+def _join(base: str, relative: str | None) -> str:
+    if not relative:
+        return base
+    try:
+        return urljoin(base, relative.strip())
+    except ValueError:
+        return base
+
+
+def _is_http(url: str | None) -> bool:
+    try:
+        return bool(url) and urlsplit(url).scheme in ("http", "https")
+    except ValueError:
+        return False
+
+
+def _is_html(mapping: Mapping, key: str) -> bool:
+    detail = mapping.get(f"{key}_detail") or {}
+    return "html" in (detail.get("type") or "")
+
+
+def _looks_like_json(text: str, headers: Mapping[str, str]) -> bool:
+    start = text.lstrip()[:1]
+    if start == "{":
+        return True
+    content_type = (header_value(headers, "content-type") or "").lower()
+    return start != "<" and content_type.startswith(_JSON_TYPES)
+
+
+def _looks_like_html_page(text: str) -> bool:
+    head = text.lstrip()[:2048]
+    return bool(_HTML_ROOT.search(head)) and not _FEED_ROOT.search(head)
+
+
+def _bozo_detail(parsed: feedparser.FeedParserDict) -> str:
+    """'line 4, column 27: not well-formed (invalid token)' for XML errors, else the text."""
+    exc = parsed.get("bozo_exception")
+    if exc is None:
+        return ""
+    if hasattr(exc, "getLineNumber"):
+        return f"line {exc.getLineNumber()}, column {exc.getColumnNumber()}: {exc.getMessage()}"
+    return " ".join(str(exc).split())[:200]
+
+
+def _bozo_warning(parsed: feedparser.FeedParserDict) -> str:
+    count = len(parsed.entries)
+    return (
+        f"feed XML is not well-formed ({_bozo_detail(parsed) or 'unknown problem'}); "
+        f"{count} entr{'y' if count == 1 else 'ies'} recovered - ask the publisher to fix the feed"
+    )
+
+
+def _encoding_warnings(decoded: DecodedBody) -> tuple[str, ...]:
+    if not decoded.mislabelled:
+        return ()
+    return (
+        f"the feed declares charset {decoded.declared} but its bytes are {decoded.encoding}; "
+        f"read as {decoded.encoding}",
+    )
+
+
+def _with_warnings(result: ParseResult, warnings: tuple[str, ...]) -> ParseResult:
+    return replace(result, warnings=(*warnings, *result.warnings))
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _error(key: str, message: str) -> ParseResult:
+    return ParseResult(error_key=key, message=message)

@@ -1,0 +1,175 @@
+"""dedup: canonical URLs, identities, content hashes, building items from entries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from scanner.dedup import (
+    ItemBatch,
+    canonical_url,
+    content_hash,
+    item_identity,
+    normalise_text,
+    to_item,
+    to_items,
+)
+from scanner.models import Entry
+from tests.parse.golden import FETCHED_AT, parse_fixture
+
+# --------------------------------------------------------------------------- canonical_url
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("HTTPS://Bib.Example.SE/Nyheter/Artikel", "https://bib.example.se/Nyheter/Artikel"),
+        ("https://bib.example.se:443/a", "https://bib.example.se/a"),
+        ("http://bib.example.se:80/a", "http://bib.example.se/a"),
+        ("https://bib.example.se:8443/a", "https://bib.example.se:8443/a"),
+        ("https://bib.example.se/a#kommentarer", "https://bib.example.se/a"),
+        ("https://bib.example.se/a/", "https://bib.example.se/a/"),
+        ("https://bib.example.se/a", "https://bib.example.se/a"),
+        ("https://bib.example.se", "https://bib.example.se/"),
+        ("https://bib.example.se/a?", "https://bib.example.se/a"),
+        ("https://bib.example.se/a?b=2&a=1", "https://bib.example.se/a?a=1&b=2"),
+        (
+            "https://bib.example.se/a?utm_source=rss&id=7&utm_medium=feed&fbclid=x&gclid=y",
+            "https://bib.example.se/a?id=7",
+        ),
+        (
+            "https://bib.example.se/a?mc_cid=1&mc_eid=2&_hsenc=3&_hsmi=4&igshid=5&yclid=6"
+            "&msclkid=7&ref_src=8&UTM_Campaign=9",
+            "https://bib.example.se/a",
+        ),
+        ("https://b.example.se/s?q=%C3%A5r+2025&n=2", "https://b.example.se/s?n=2&q=%C3%A5r+2025"),
+        ("https://bib.example.se/a?flagga", "https://bib.example.se/a?flagga"),
+        ("https://bib.example.se./a", "https://bib.example.se/a"),
+        ("https://user@bib.example.se/a", "https://user@bib.example.se/a"),
+        ("https://[2001:DB8::1]:443/a", "https://[2001:db8::1]/a"),
+        ("https://bib.example.se/#!/nyhet/5", "https://bib.example.se/#!/nyhet/5"),
+        ("  https://bib.example.se/a  ", "https://bib.example.se/a"),
+    ],
+)
+def test_canonical_url(url, expected):
+    assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [None, "", "   ", "mailto:a@b.se", "javascript:alert(1)", "ftp://x.se/a", "/relativ/lank",
+     "https://", "https://bib.example.se:99999/a", "http://[::1/a"],
+)  # fmt: skip
+def test_canonical_url_rejects(url):
+    assert canonical_url(url) is None
+
+
+def test_canonical_url_is_idempotent():
+    url = "HTTPS://Bib.Example.se:443/A/?utm_source=x&b=1&a=2#frag"
+    once = canonical_url(url)
+    assert canonical_url(once) == once == "https://bib.example.se/A/?a=2&b=1"
+
+
+# --------------------------------------------------------------------------- identity and hash
+
+
+def test_item_identity_prefers_guid_then_url_then_hash():
+    assert item_identity("  post-42 ", "https://x.se/a", "T", "") == "guid:post-42"
+    assert item_identity("   ", "https://x.se/a", "T", "") == "url:https://x.se/a"
+    assert item_identity(None, "https://x.se/a", "T", "") == "url:https://x.se/a"
+    hashed = item_identity(None, None, "Bokens dag", "Vi firar.")
+    assert hashed.startswith("hash:") and len(hashed) == len("hash:") + 40
+
+
+def test_item_identity_hash_ignores_case_and_whitespace_only():
+    a = item_identity(None, None, "Bokens  dag", "Vi firar\npå lördag.")
+    assert a == item_identity(None, None, "bokens dag", "Vi firar på lördag.")
+    assert a != item_identity(None, None, "Bokens dag", "Vi firar på söndag.")
+
+
+def test_item_identity_kinds_never_collide():
+    url = "https://x.se/a"
+    assert item_identity(url, None, "", "") != item_identity(None, url, "", "")
+
+
+def test_content_hash_is_stable_and_sensitive_to_visible_changes():
+    base = content_hash("Bokens dag", "Vi firar på lördag.", "https://x.se/a")
+    assert base == content_hash(" Bokens dag ", "Vi firar\npå lördag.", "https://X.se/a#top")
+    assert base == content_hash("Bokens dag", "Vi firar på lo\u0308rdag.", "https://x.se/a")
+    assert base != content_hash("Bokens dag (uppdaterad)", "Vi firar på lördag.", "https://x.se/a")
+    assert base != content_hash("Bokens dag", "Vi firar på söndag.", "https://x.se/a")
+    assert base != content_hash("Bokens dag", "Vi firar på lördag.", "https://x.se/b")
+    assert base != content_hash("Bokens dag", "Vi firar på lördag.", None)
+    assert base == "7c0874517fbbdb1bafff9d78a796da420c7da292"  # stored: must never drift
+
+
+def test_normalise_text():
+    assert normalise_text("  A\u030aÅ  ÅR\n") == normalise_text("åå år")
+
+
+# --------------------------------------------------------------------------- to_items
+
+
+def _entry(**fields):
+    defaults = dict(
+        title="Bokens dag",
+        url="https://bib.example.se/bokens-dag?utm_source=rss",
+        guid=None,
+        summary="Vi firar.",
+        content_html="<p>Vi firar.</p>",
+        published=datetime(2025, 2, 23, 8, 0, tzinfo=timezone.utc),
+    )
+    return Entry(**{**defaults, **fields})
+
+
+def test_to_item_fields():
+    item = to_item("regionbiblioteket", "sv", _entry(author="Åsa"), FETCHED_AT)
+    assert item.source_id == "regionbiblioteket"
+    assert item.identity == "url:https://bib.example.se/bokens-dag"
+    assert item.url == "https://bib.example.se/bokens-dag?utm_source=rss"
+    assert item.canonical_url == "https://bib.example.se/bokens-dag"
+    assert (item.title, item.summary) == ("Bokens dag", "Vi firar.")
+    assert item.content_html == "<p>Vi firar.</p>"
+    assert item.published == datetime(2025, 2, 23, 8, 0, tzinfo=timezone.utc)
+    assert item.fetched == FETCHED_AT and item.date_missing is False
+    assert item.content_hash == content_hash("Bokens dag", "Vi firar.", item.url)
+    assert (item.lang, item.author, item.tags) == ("sv", "Åsa", ())
+
+
+def test_to_item_language_from_entry_wins():
+    assert to_item("s", "sv", _entry(language="en"), FETCHED_AT).lang == "en"
+
+
+def test_to_items_drops_duplicate_identities_keeping_the_first():
+    batch = to_items(
+        "s",
+        "sv",
+        [
+            _entry(guid="post-42", title="Först"),
+            _entry(guid="post-42", title="Sedan"),
+            _entry(guid=None, url="https://bib.example.se/x#a"),
+            _entry(guid=None, url="HTTPS://bib.example.se/x?utm_medium=feed"),
+            _entry(guid=None, url=None, title="Utan länk"),
+        ],
+        FETCHED_AT,
+    )
+    assert isinstance(batch, ItemBatch)
+    assert [i.title for i in batch.items] == ["Först", "Bokens dag", "Utan länk"]
+    assert batch.duplicates == 2
+    assert batch.items[2].identity.startswith("hash:")
+
+
+def test_to_items_on_the_duplicate_guids_fixture():
+    entries = parse_fixture("duplicate-guids.xml").entries
+    batch = to_items("dubbletter", "sv", entries, FETCHED_AT)
+    assert [i.identity for i in batch.items] == [
+        "guid:post-42",
+        "url:https://dubbletter.example.se/forfattarbesok",
+    ]
+    assert batch.items[0].title == "Bokens dag firas på biblioteket"
+    assert batch.duplicates == 2
+
+
+def test_to_items_empty():
+    assert to_items("s", "sv", [], FETCHED_AT) == ItemBatch(items=(), duplicates=0)
