@@ -10,3 +10,12 @@ def database_url(request, tmp_path):
         pytest.skip("PostgreSQL tests need SCANNER_TEST_DATABASE_URL")
     with fresh_database_url(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP/1.1 server on 127.0.0.1 (tests/httpserver.py), stopped after the test."""
+    from tests.httpserver import LoopbackServer
+
+    with LoopbackServer() as server:
+        yield server
