@@ -40,9 +40,9 @@ class DemoOutcome:
 
 def run_demo(folder: Path, contact_url: str | None = None) -> DemoOutcome:
     """Fresh database under folder, bundled feeds on loopback, one full scan."""
-    folder.mkdir(parents=True, exist_ok=True)
-    database = folder / "scanner.db"
-    for stale in folder.glob("scanner.db*"):
+    database = folder / "var" / "scanner.db"  # where `--config folder` looks by default
+    database.parent.mkdir(parents=True, exist_ok=True)
+    for stale in database.parent.glob("scanner.db*"):
         stale.unlink()
     settings = _demo_settings(folder, database, contact_url)
     scanner = Scanner(settings)
