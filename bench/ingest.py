@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -100,6 +102,46 @@ def child_reader(urls: list[str], workdir: Path) -> dict:
     return _figures(first[0], rescan[0], stored, 0)
 
 
+class TreePeak(threading.Thread):
+    """Samples the summed RSS of this process and all its descendants (parse workers)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+
+    def run(self) -> None:
+        while True:
+            self.peak_mb = max(self.peak_mb, sum(_rss_mb(pid) for pid in _tree(os.getpid())))
+            time.sleep(0.05)
+
+
+def _tree(root: int) -> list[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((l for l in status.splitlines() if l.startswith("VmRSS:")), "VmRSS: 0 kB")
+    return int(line.split()[1]) / 1024
+
+
+TREE_PEAK = TreePeak()
+
+
 def _timed(action):
     start = time.perf_counter()
     result = action()
@@ -109,7 +151,7 @@ def _timed(action):
 def _figures(first: float, rescan: float, stored: int, failed: int) -> dict:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"first_s": first, "rescan_s": rescan, "stored": stored, "failed": failed,
-            "peak_rss_mb": peak_mb}
+            "peak_rss_mb": peak_mb, "tree_rss_mb": TREE_PEAK.peak_mb}
 
 
 def run_child(engine: str, urls: list[str]) -> dict:
@@ -128,11 +170,11 @@ def print_ingest(results: dict, entries_total: int) -> None:
     print(f"\nFirst ingest of {entries_total} entries (fetch + parse + store; reader: "
           "update_feeds + update_search)")
     print(f"{'engine':<10}{'wall s':>10}{'entries/s':>12}{'rescan s':>10}{'stored':>9}"
-          f"{'peak RSS MB':>13}")
+          f"{'peak RSS MB':>13}{'+workers MB':>13}")
     for engine, r in results.items():
         rate = entries_total / r["first_s"]
         print(f"{engine:<10}{r['first_s']:>10.2f}{rate:>12.0f}{r['rescan_s']:>10.2f}"
-              f"{r['stored']:>9}{r['peak_rss_mb']:>13.0f}")
+              f"{r['stored']:>9}{r['peak_rss_mb']:>13.0f}{r['tree_rss_mb']:>13.0f}")
     if "reader" in results:
         ratio = results["reader"]["first_s"] / results["scanner"]["first_s"]
         print(f"scanner/reader first-ingest rate ratio: {ratio:.1f}x (target >= 5x)")
@@ -142,6 +184,7 @@ def main() -> None:
     args = _arguments()
     if args.child:
         urls = json.loads((args.workdir / "urls.json").read_text())
+        TREE_PEAK.start()
         runner = child_scanner if args.child == "scanner" else child_reader
         print(json.dumps(runner(urls, args.workdir)))
         return

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from scanner import config, dedup
+from scanner import config
+from scanner.cycle import ParsePool, ScanCycle, items_from
 from scanner.errors import UnknownSourceError
-from scanner.fetch import Fetcher, next_state
+from scanner.fetch import Fetcher
 from scanner.models import (
     ArchivedItem, FetchResult, Item, ParseResult, Source, SourceHealth, SourceScanResult,
     SourceState,
 )
 from scanner.parse.feed import parse_feed
 from scanner.settings import Settings
-from scanner.store import BatchCounts, Store
-
-log = logging.getLogger("scanner")
-
+from scanner.store import Store
 
 @dataclass(frozen=True)
 class ScanReport:
@@ -101,18 +98,12 @@ class Scanner:
         now = now or utc_now()
         chosen = self.select_sources(source_ids, all_sources, now)
         states = self.store.load_states()
-        pairs = [(s, states.get(s.id)) for s in chosen]
-        by_id = {s.id: s for s in chosen}
-        results: list[SourceScanResult] = []
-
-        def handle(fetched: FetchResult) -> None:
-            source = by_id[fetched.source_id]
-            result = self._process_safely(source, states.get(source.id), fetched, now)
-            results.append(result)
-            if on_result:
-                on_result(result)
-
-        fetched = asyncio.run(self._fetch_all(pairs, now, handle))
+        with ParsePool(self.settings, len(chosen)) as parser:
+            cycle = ScanCycle(self.store, self.settings, {s.id: s for s in chosen}, states, now,
+                              parser, on_result)
+            fetched = asyncio.run(self._fetch_all([(s, states.get(s.id)) for s in chosen], now,
+                                                  cycle.fetched))
+            results = cycle.finish()
         moved = tuple((f.source_id, f.moved_to) for f in fetched if f.moved_to)
         order = {s.id: n for n, s in enumerate(chosen)}
         return ScanReport(tuple(sorted(results, key=lambda r: order[r.source_id])), moved)
@@ -120,48 +111,6 @@ class Scanner:
     async def _fetch_all(self, pairs, now, handle) -> list[FetchResult]:
         async with Fetcher(self.settings) as fetcher:
             return await fetcher.fetch_all(pairs, now, on_result=handle)
-
-    def _process_safely(self, source: Source, state: SourceState | None, fetched: FetchResult,
-                        now: datetime) -> SourceScanResult:
-        try:
-            return self._process(source, state, fetched, now)
-        except Exception as exc:  # one broken source never stops the rest
-            log.exception("processing %s failed", source.id)
-            message = (f"{source.id}: internal error while storing ({exc.__class__.__name__}: "
-                       f"{exc}); nothing of this source was stored — run with --verbose and "
-                       "report it")
-            return SourceScanResult(source.id, fetch_outcome=fetched.outcome,
-                                    error_key="unexpected", message=message)
-
-    def _process(self, source, state, fetched, now) -> SourceScanResult:
-        if fetched.outcome != "ok":
-            return self._record_without_items(source, state, fetched, now)
-        parsed = parse_feed(fetched.body or b"", fetched.headers, fetched.final_url or source.url,
-                            fetched.fetched_at)
-        if parsed.failed:
-            failure = _as_parse_failure(source, fetched, parsed)
-            return self._record_without_items(source, state, failure, now)
-        batch, skipped = self._items_from(source, parsed, fetched.fetched_at)
-        new_state = next_state(source, state, fetched, now, self.settings)
-        counts = self.store.store_batch(batch, fetched, new_state, skipped=skipped)
-        warnings = tuple(f"{source.id}: {w}" for w in parsed.warnings)
-        return _scan_result(source, fetched, counts, skipped, warnings)
-
-    def _record_without_items(self, source, state, fetched, now) -> SourceScanResult:
-        new_state = next_state(source, state, fetched, now, self.settings)
-        unchanged = BatchCounts()
-        self.store.record_fetch(fetched, new_state, unchanged)
-        return _scan_result(source, fetched, unchanged, 0, ())
-
-    def _items_from(self, source: Source, parsed: ParseResult,
-                    fetched_at: datetime) -> tuple[list[Item], int]:
-        """Entries to items: filters applied, duplicates collapsed, source tags added."""
-        kept = [e for e in parsed.entries if config.passes_filters(source, e.title, e.summary)]
-        language = parsed.feed_language or source.language
-        converted = dedup.to_items(source.id, language, kept, fetched_at)
-        batch = [replace(item, tags=tuple(dict.fromkeys(item.tags + source.tags)))
-                 for item in converted.items]
-        return batch, len(parsed.entries) - len(kept) + converted.duplicates
 
     # -- staff tools --------------------------------------------------------------------------
 
@@ -173,7 +122,7 @@ class Scanner:
             return CheckResult(source, fetched, None, (), 0)
         parsed = parse_feed(fetched.body or b"", fetched.headers, fetched.final_url or source.url,
                             fetched.fetched_at)
-        batch, skipped = self._items_from(source, parsed, fetched.fetched_at)
+        batch, skipped, _ = items_from(source, parsed, fetched.fetched_at)
         return CheckResult(source, fetched, parsed, tuple(batch), skipped)
 
     async def _fetch_one(self, source: Source, now: datetime) -> FetchResult:
@@ -196,17 +145,3 @@ def _is_due(state: SourceState | None, now: datetime) -> bool:
 
 def _gone(state: SourceState | None) -> bool:
     return state is not None and state.disabled_reason is not None
-
-
-def _as_parse_failure(source: Source, fetched: FetchResult, parsed: ParseResult) -> FetchResult:
-    """A body that cannot be parsed fails the source; its validators are not kept."""
-    return replace(fetched, outcome="error", error_key=parsed.error_key, body=None,
-                   message=f"{source.id}: {parsed.message}", etag=None, last_modified=None,
-                   body_hash=None)
-
-
-def _scan_result(source, fetched, counts, skipped, warnings) -> SourceScanResult:
-    return SourceScanResult(
-        source.id, new=counts.new, updated=counts.updated, unchanged=counts.unchanged,
-        skipped_entries=skipped, fetch_outcome=fetched.outcome, error_key=fetched.error_key,
-        message=fetched.message, warnings=warnings)

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     max_backoff_hours: float = Field(
         24.0, gt=0, description="Longest wait after repeated failures of a source."
     )
+    parse_workers: int = Field(
+        max(1, os.cpu_count() or 1), ge=1, le=64,
+        description="Processes parsing feeds in a big scan cycle (1 = parse in the main process).",
+    )
     secret_key: str | None = Field(
         None,
         description="Key signing feedback links in digests.",

@@ -53,11 +53,14 @@ class Store:
             rows = conn.execute(select(source_state)).mappings().all()
         return {row["source_id"]: SourceState(**row) for row in rows}
 
-    def record_fetch(self, result: FetchResult, state: SourceState,
-                     counts: BatchCounts = BatchCounts(), skipped: int = 0) -> None:
-        """Save a fetch that stored no items (failure, 304, unchanged body)."""
+    def record_fetches(self, records: Sequence[tuple[FetchResult, SourceState]]) -> None:
+        """Save fetches that stored no items (failures, 304s, unchanged bodies) in one go."""
+        if not records:
+            return
         with self.engine.begin() as conn:
-            self._save_state_and_log(conn, result, state, counts, skipped)
+            upsert.upsert(conn, source_state, [asdict(state) for _, state in records],
+                          key="source_id")
+            conn.execute(fetch_log.insert(), [_log_row(result) for result, _ in records])
 
     def store_batch(self, items_in: Sequence[Item], result: FetchResult, state: SourceState,
                     skipped: int = 0) -> BatchCounts:
@@ -69,11 +72,7 @@ class Store:
 
     def _save_state_and_log(self, conn, result, state, counts, skipped) -> None:
         upsert.upsert(conn, source_state, [asdict(state)], key="source_id")
-        conn.execute(fetch_log.insert().values(
-            source_id=result.source_id, fetched_at=result.fetched_at, outcome=result.outcome,
-            status=result.status, error_key=result.error_key, message=result.message,
-            new=counts.new, updated=counts.updated, unchanged=counts.unchanged, skipped=skipped,
-            elapsed=result.elapsed))
+        conn.execute(fetch_log.insert(), [_log_row(result, counts, skipped)])
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -109,6 +108,13 @@ class Store:
     def count_items(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(items)).scalar_one()
+
+
+def _log_row(result: FetchResult, counts: BatchCounts = BatchCounts(), skipped: int = 0) -> dict:
+    return dict(source_id=result.source_id, fetched_at=result.fetched_at, outcome=result.outcome,
+                status=result.status, error_key=result.error_key, message=result.message,
+                new=counts.new, updated=counts.updated, unchanged=counts.unchanged,
+                skipped=skipped, elapsed=result.elapsed)
 
 
 def _merge_items(conn: Connection, batch: Sequence[Item]) -> BatchCounts:

@@ -92,8 +92,8 @@ def test_failed_fetch_keeps_everything_stored(store):
     store.store_batch([make_item()], ok_fetch(), SourceState("kb", etag='"v1"'))
     failure = FetchResult(source_id="kb", url="https://www.kb.se/rss", outcome="error",
                           fetched_at=NOW, status=500, error_key="http_5xx", message="kb: boom")
-    store.record_fetch(failure, SourceState("kb", etag='"v1"', error_streak=1,
-                                            last_error="kb: boom", last_error_key="http_5xx"))
+    store.record_fetches([(failure, SourceState("kb", etag='"v1"', error_streak=1,
+                                            last_error="kb: boom", last_error_key="http_5xx"))])
     state = store.load_states()["kb"]
     assert store.count_items() == 1
     assert (state.error_streak, state.last_error_key, state.etag) == (1, "http_5xx", '"v1"')

@@ -1,0 +1,198 @@
+"""One scan cycle: fetched bodies are parsed in worker processes while fetching goes on;
+each source's batch is stored in one transaction as soon as it is parsed.
+
+Fetches that store no items (304, unchanged body, failures) are written in groups, so a
+rescan of a thousand unchanged sources costs a few transactions, not a thousand.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from scanner import config, dedup
+from scanner.fetch import next_state
+from scanner.models import FetchResult, Item, ParseResult, Source, SourceScanResult, SourceState
+from scanner.parse.feed import parse_feed
+from scanner.settings import Settings
+from scanner.store import BatchCounts, Store
+
+log = logging.getLogger("scanner")
+QUIET_GROUP = 200
+PARSE_SOURCES_PER_WORKER = 8  # below this many sources per worker, parsing in-process wins
+
+
+@dataclass
+class Pending:
+    source: Source
+    fetched: FetchResult
+    parsed: Future
+
+
+class ScanCycle:
+    """Receives fetch results as they finish; stores what they hold; reports each source."""
+
+    def __init__(self, store: Store, settings: Settings, sources: dict[str, Source],
+                 states: dict[str, SourceState], now: datetime, parser: "ParsePool",
+                 on_result: Callable[[SourceScanResult], None] | None = None):
+        self.store, self.settings, self.sources, self.states = store, settings, sources, states
+        self.now, self.parser, self.on_result = now, parser, on_result
+        self.pending: list[Pending] = []
+        self.quiet: list[tuple[Source, FetchResult]] = []
+        self.results: list[SourceScanResult] = []
+
+    def fetched(self, fetched: FetchResult) -> None:
+        """Called as each fetch finishes (inside the event loop): queue parsing, store what's done."""
+        source = self.sources[fetched.source_id]
+        if fetched.outcome == "ok":
+            self.pending.append(Pending(source, fetched, self._parse(fetched, source)))
+        else:
+            self.quiet.append((source, fetched))
+        self._store_parsed(wait=False)
+        if len(self.quiet) >= QUIET_GROUP:
+            self._store_quiet()
+
+    def finish(self) -> list[SourceScanResult]:
+        self._store_parsed(wait=True)
+        self._store_quiet()
+        return self.results
+
+    def _parse(self, fetched: FetchResult, source: Source) -> Future:
+        return self.parser.submit(fetched.body or b"", fetched.headers,
+                                  fetched.final_url or source.url, fetched.fetched_at)
+
+    def _store_parsed(self, wait: bool) -> None:
+        still = []
+        for pending in self.pending:
+            if wait or pending.parsed.done():
+                self._report(self._safely(pending.source, pending.fetched, self._store_one,
+                                          pending))
+            else:
+                still.append(pending)
+        self.pending = still
+
+    def _store_one(self, pending: Pending) -> SourceScanResult | None:
+        source, fetched = pending.source, pending.fetched
+        parsed = _parse_outcome(pending.parsed)
+        if parsed.failed:
+            self.quiet.append((source, _as_parse_failure(source, fetched, parsed)))
+            return None
+        batch, skipped, warnings = items_from(source, parsed, fetched.fetched_at)
+        counts = self.store.store_batch(batch, fetched, self._next_state(source, fetched),
+                                        skipped=skipped)
+        return scan_result(source, fetched, counts, skipped, warnings)
+
+    def _store_quiet(self) -> None:
+        quiet, self.quiet = self.quiet, []
+        records = [(fetched, self._next_state(source, fetched)) for source, fetched in quiet]
+        try:
+            self.store.record_fetches(records)
+        except Exception:  # fall back to one transaction each, so one bad row fails alone
+            log.exception("grouped fetch records failed; writing them one by one")
+            return self._store_quiet_one_by_one(quiet)
+        for source, fetched in quiet:
+            self._report(scan_result(source, fetched, BatchCounts(), 0, ()))
+
+    def _store_quiet_one_by_one(self, quiet) -> None:
+        for source, fetched in quiet:
+            self._report(self._safely(source, fetched, self._record_one, (source, fetched)))
+
+    def _record_one(self, pair) -> SourceScanResult:
+        source, fetched = pair
+        self.store.record_fetches([(fetched, self._next_state(source, fetched))])
+        return scan_result(source, fetched, BatchCounts(), 0, ())
+
+    def _next_state(self, source: Source, fetched: FetchResult) -> SourceState:
+        return next_state(source, self.states.get(source.id), fetched, self.now, self.settings)
+
+    def _safely(self, source, fetched, action, argument) -> SourceScanResult | None:
+        try:
+            return action(argument)
+        except Exception as exc:  # one broken source never stops the rest
+            log.exception("processing %s failed", source.id)
+            message = (f"{source.id}: internal error while storing ({exc.__class__.__name__}: "
+                       f"{exc}); nothing of this source was stored — run with --verbose and "
+                       "report it")
+            return SourceScanResult(source.id, fetch_outcome=fetched.outcome,
+                                    error_key="unexpected", message=message)
+
+    def _report(self, result: SourceScanResult | None) -> None:
+        if result is None:
+            return
+        self.results.append(result)
+        if self.on_result:
+            self.on_result(result)
+
+
+def _parse_outcome(future: Future) -> ParseResult:
+    try:
+        return future.result()
+    except Exception as exc:  # a crash in the parser (or its worker) fails this source only
+        log.exception("parser crashed")
+        return ParseResult(error_key="parser_crashed",
+                           message=f"the parser crashed ({exc.__class__.__name__}: {exc}); "
+                                   "run with --verbose and report it with the feed URL")
+
+
+def items_from(source: Source, parsed: ParseResult,
+               fetched_at: datetime) -> tuple[list[Item], int, tuple[str, ...]]:
+    """Entries to items: filters applied, duplicates collapsed, source tags added."""
+    kept = [e for e in parsed.entries if config.passes_filters(source, e.title, e.summary)]
+    converted = dedup.to_items(source.id, source.language, kept, fetched_at)
+    batch = [replace(item, tags=tuple(dict.fromkeys(item.tags + source.tags)))
+             for item in converted.items]
+    warnings = [f"{source.id}: {w}" for w in parsed.warnings]
+    if converted.duplicates:
+        warnings.append(f"{source.id}: {converted.duplicates} entries repeat the guid or link of "
+                        "an earlier entry in the same feed and were stored once")
+    return batch, len(parsed.entries) - len(kept) + converted.duplicates, tuple(warnings)
+
+
+def _as_parse_failure(source: Source, fetched: FetchResult, parsed: ParseResult) -> FetchResult:
+    """A body that cannot be parsed fails the source; its validators are not kept."""
+    return replace(fetched, outcome="error", error_key=parsed.error_key, body=None,
+                   message=f"{source.id}: {parsed.message}", etag=None, last_modified=None,
+                   body_hash=None)
+
+
+def scan_result(source, fetched, counts, skipped, warnings) -> SourceScanResult:
+    return SourceScanResult(
+        source.id, new=counts.new, updated=counts.updated, unchanged=counts.unchanged,
+        skipped_entries=skipped, fetch_outcome=fetched.outcome, error_key=fetched.error_key,
+        message=fetched.message, warnings=warnings)
+
+
+class ParsePool:
+    """Parses feed bodies: in worker processes when the cycle is big enough to gain from
+    them, else in this process. Workers start on the first body, so a cycle of 304s never
+    pays for them.
+
+    forkserver, not fork: a forked child would inherit (and on exit close) the parent's open
+    SQLite connections, which can remove the WAL under the parent's feet.
+    """
+
+    def __init__(self, settings: Settings, sources: int):
+        self.workers = min(settings.parse_workers, max(1, sources // PARSE_SOURCES_PER_WORKER))
+        self.executor: ProcessPoolExecutor | None = None
+
+    def submit(self, *arguments) -> Future:
+        if self.workers < 2:
+            done: Future = Future()
+            done.set_result(parse_feed(*arguments))
+            return done
+        if self.executor is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["scanner.parse.feed"])
+            self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self.executor.submit(parse_feed, *arguments)
+
+    def __enter__(self) -> "ParsePool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
