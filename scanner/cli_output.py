@@ -17,7 +17,10 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=not sys.stdout.isatty())
+    """A terminal gets its own width; a pipe or file gets wide, unwrapped tables."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 200
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def local(when: datetime | None) -> str:
