@@ -87,7 +87,7 @@ class Scanner:
         if source_ids:
             return [self.source(sid) for sid in source_ids]
         states = self.store.load_states()
-        enabled = [s for s in self.sources() if s.enabled and not _gone(states.get(s.id))]
+        enabled = [s for s in self.sources() if s.enabled and not _gone(s, states.get(s.id))]
         if all_sources:
             return enabled
         return [s for s in enabled if _is_due(states.get(s.id), now)]
@@ -143,5 +143,6 @@ def _is_due(state: SourceState | None, now: datetime) -> bool:
     return state is None or state.next_fetch is None or state.next_fetch <= now
 
 
-def _gone(state: SourceState | None) -> bool:
-    return state is not None and state.disabled_reason is not None
+def _gone(source: Source, state: SourceState | None) -> bool:
+    """Answered 410 Gone at the url sources.yaml still gives (a new url re-enables it)."""
+    return state is not None and state.disabled_reason is not None and state.url == source.url

@@ -107,7 +107,8 @@ class ScanCycle:
         return scan_result(source, fetched, BatchCounts(), 0, ())
 
     def _next_state(self, source: Source, fetched: FetchResult) -> SourceState:
-        return next_state(source, self.states.get(source.id), fetched, self.now, self.settings)
+        state = next_state(source, self.states.get(source.id), fetched, self.now, self.settings)
+        return replace(state, url=source.url)
 
     def _safely(self, source, fetched, action, argument) -> SourceScanResult | None:
         try:

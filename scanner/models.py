@@ -45,6 +45,7 @@ class SourceState:
     last_attempt: datetime | None = None
     disabled_reason: str | None = None
     moved_to: str | None = None  # permanent redirect target, for staff to copy into sources.yaml
+    url: str | None = None  # the url last fetched: a 410 disables the source until it changes
 
 
 @dataclass(frozen=True)

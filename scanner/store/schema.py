@@ -51,6 +51,7 @@ source_state = Table(
     Column("last_attempt", UTCDateTime),
     Column("disabled_reason", Text),
     Column("moved_to", Text),
+    Column("url", Text),
 )
 
 fetch_log = Table(
