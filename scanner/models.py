@@ -113,6 +113,19 @@ class ParseResult:
 
 
 @dataclass(frozen=True)
+class ItemTag:
+    """One tag on an item: score 0–1, the reason, and where it came from.
+
+    origin: source (sources.yaml), rule, model, rule+model, or human (a label).
+    """
+
+    tag: str
+    score: float
+    why: str
+    origin: str
+
+
+@dataclass(frozen=True)
 class Item:
     """An entry ready to store: normalised, with its identity within the source."""
 
@@ -129,7 +142,10 @@ class Item:
     content_hash: str
     lang: str
     author: str | None = None
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # the source's tags from sources.yaml
+    tag_scores: tuple[ItemTag, ...] = ()  # automatic tags (rules and model)
+    relevant: bool | None = None  # automatic verdict; None when not tagged
+    tagger_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +184,8 @@ class ArchivedItem:
     date_missing: bool = False
     revision: int = 1
     canonical_url: str | None = None
+    relevant: bool | None = None  # a human verdict wins over the automatic one
+    tag_details: tuple[ItemTag, ...] = ()  # every tag in effect, human labels included
 
 
 @dataclass(frozen=True)
@@ -184,3 +202,54 @@ class SourceHealth:
     next_fetch: datetime | None
     disabled_reason: str | None = None
     moved_to: str | None = None
+
+
+@dataclass(frozen=True)
+class TaxonomyTag:
+    """One tag of taxonomy.yaml; a child (parent set) rolls up to its parent when tagging."""
+
+    id: str
+    label_sv: str
+    label_en: str = ""
+    description: str = ""
+    priority: int = 2  # 1 = highest
+    parent: str | None = None
+    keywords: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """A validated taxonomy.yaml: every tag (children flattened, in file order) and the
+    relevance keywords that mark an item as being about libraries or reading at all."""
+
+    tags: tuple[TaxonomyTag, ...] = ()
+    relevance_keywords: tuple[str, ...] = ()
+    path: str = "taxonomy.yaml"
+
+    def by_id(self, tag_id: str) -> TaxonomyTag:
+        """The tag with this id; KeyError if there is none."""
+        for tag in self.tags:
+            if tag.id == tag_id:
+                return tag
+        raise KeyError(f"unknown tag '{tag_id}' (not in {self.path})")
+
+    @property
+    def top_level(self) -> tuple[str, ...]:
+        """Ids of the tags without a parent, highest priority (1) first, then file order."""
+        roots = [tag for tag in self.tags if tag.parent is None]
+        return tuple(tag.id for tag in sorted(roots, key=lambda tag: tag.priority))
+
+    def root_of(self, tag_id: str) -> str:
+        """The top-level ancestor of a tag (the tag itself when it has no parent)."""
+        tag = self.by_id(tag_id)
+        for _ in range(len(self.tags)):
+            if tag.parent is None:
+                break
+            tag = self.by_id(tag.parent)
+        return tag.id
+
+    def children_of(self, tag_id: str) -> tuple[str, ...]:
+        """Ids of the direct children of a tag."""
+        return tuple(tag.id for tag in self.tags if tag.parent == tag_id)

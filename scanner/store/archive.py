@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from scanner.errors import StoreError
-from scanner.models import ArchivedItem, FetchResult, Item, SourceHealth, SourceState
-from scanner.store import migrations, upsert
+from scanner.models import ArchivedItem, FetchResult, Item, ItemTag, SourceHealth, SourceState
+from scanner.store import migrations, tags, upsert
 from scanner.store.engine import open_engine
 from scanner.store.schema import fetch_log, item_sources, item_tags, items, source_state
 
@@ -86,9 +86,48 @@ class Store:
             query = query.where(items.c.published >= since)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-            ids = [row["id"] for row in rows]
-            sources, tags = _sources_of(conn, ids), _tags_of(conn, ids)
-        return [_archived(row, sources.get(row["id"], ()), tags.get(row["id"], ())) for row in rows]
+            return self._archived_rows(conn, rows)
+
+    def items_by_id(self, ids: Sequence[int]) -> list[ArchivedItem]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(items).where(items.c.id.in_(list(ids)))).mappings().all()
+            return self._archived_rows(conn, rows)
+
+    def _archived_rows(self, conn, rows) -> list[ArchivedItem]:
+        ids = [row["id"] for row in rows]
+        sources, details = _sources_of(conn, ids), tags.tag_details(conn, ids)
+        return [_archived(row, sources.get(row["id"], ()), *details[row["id"]]) for row in rows]
+
+    # -- tags, labels, models -----------------------------------------------------------------
+
+    def add_label(self, item_id: int, action: str, tag: str | None, who: str, via: str,
+                  at: datetime) -> None:
+        with self.engine.begin() as conn:
+            tags.add_label(conn, item_id, action, tag, who, via, at)
+
+    def labelled_items(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return tags.labelled_items(conn)
+
+    def items_to_tag(self, since: datetime | None, after_id: int, limit: int):
+        with self.engine.connect() as conn:
+            return tags.items_to_tag(conn, since, after_id, limit)
+
+    def replace_auto_tags(self, decisions, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            tags.replace_auto_tags(conn, decisions, now)
+
+    def save_model(self, model: tags.StoredModel) -> None:
+        with self.engine.begin() as conn:
+            tags.save_model(conn, model)
+
+    def latest_model(self) -> tags.StoredModel | None:
+        with self.engine.connect() as conn:
+            return tags.latest_model(conn)
+
+    def model_history(self):
+        with self.engine.connect() as conn:
+            return tags.model_history(conn)
 
     def source_health(self, source_ids: Iterable[str], now: datetime) -> list[SourceHealth]:
         states = self.load_states()
@@ -130,7 +169,7 @@ def _merge_items(conn: Connection, batch: Sequence[Item]) -> BatchCounts:
     id_by_url = {i.canonical_url: item_id for item_id, i in inserted if i.canonical_url}
     attach += [(id_by_url[i.canonical_url], i) for i in repeats]
     _link_sources(conn, inserted + attach)
-    _add_source_tags(conn, inserted + attach)
+    _add_tags(conn, inserted, attach)
     _update_items(conn, changed)
     return BatchCounts(new=len(fresh), updated=len(changed),
                        unchanged=len(batch) - len(fresh) - len(changed))
@@ -184,7 +223,9 @@ def _item_row(item: Item) -> dict:
                 summary=item.summary, content_html=item.content_html, published=item.published,
                 date_missing=item.date_missing, first_seen=item.fetched,
                 last_changed=item.fetched, content_hash=item.content_hash, lang=item.lang,
-                author=item.author, revision=1, source_id=item.source_id)
+                author=item.author, revision=1, source_id=item.source_id, relevant=item.relevant,
+                tagged_at=item.fetched if item.relevant is not None else None,
+                tagger_version=item.tagger_version)
 
 
 def _link_sources(conn, pairs: list[tuple[int, Item]]) -> None:
@@ -194,9 +235,12 @@ def _link_sources(conn, pairs: list[tuple[int, Item]]) -> None:
         conn.execute(item_sources.insert(), rows)
 
 
-def _add_source_tags(conn, pairs: list[tuple[int, Item]]) -> None:
-    rows = [dict(item_id=item_id, tag=tag, origin="source", score=1.0, why=f"source {i.source_id}")
-            for item_id, i in pairs for tag in i.tags]
+def _add_tags(conn, inserted: list[tuple[int, Item]], attached: list[tuple[int, Item]]) -> None:
+    """New items get source and automatic tags; an item seen via one more source gets that
+    source's tags (its automatic tags came with its first source)."""
+    rows = [row for item_id, i in inserted for row in tags.tag_rows(item_id, i)]
+    rows += [row for item_id, i in attached for row in tags.tag_rows(item_id, replace(
+        i, tag_scores=()))]
     if rows:
         upsert.insert_ignore(conn, item_tags, rows)
 
@@ -217,6 +261,10 @@ def _update_items(conn, changed: list[tuple[tuple[int, str], Item]]) -> None:
              new_content_html=i.content_html, new_published=i.published,
              new_content_hash=i.content_hash, new_last_changed=i.fetched)
         for (item_id, _), i in changed])
+    retagged = [tags.TagDecisionRow(item_id, bool(i.relevant), i.tag_scores, i.tagger_version)
+                for (item_id, _), i in changed if i.relevant is not None]
+    if retagged:
+        tags.replace_auto_tags(conn, retagged, changed[0][1].fetched)
 
 
 def _sources_of(conn, ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -230,15 +278,6 @@ def _sources_of(conn, ids: list[int]) -> dict[int, tuple[str, ...]]:
     return {k: tuple(dict.fromkeys(v)) for k, v in found.items()}
 
 
-def _tags_of(conn, ids: list[int]) -> dict[int, tuple[str, ...]]:
-    found: dict[int, set[str]] = {}
-    for chunk in _chunks(ids):
-        query = select(item_tags.c.item_id, item_tags.c.tag).where(item_tags.c.item_id.in_(chunk))
-        for row in conn.execute(query):
-            found.setdefault(row.item_id, set()).add(row.tag)
-    return {k: tuple(sorted(v)) for k, v in found.items()}
-
-
 def _items_per_source(conn, since: datetime) -> dict[str, int]:
     query = (select(item_sources.c.source_id, func.count())
              .join(items, items.c.id == item_sources.c.item_id)
@@ -246,13 +285,15 @@ def _items_per_source(conn, since: datetime) -> dict[str, int]:
     return {row[0]: row[1] for row in conn.execute(query)}
 
 
-def _archived(row, sources: tuple[str, ...], tags: tuple[str, ...]) -> ArchivedItem:
+def _archived(row, sources: tuple[str, ...], verdict: bool | None,
+              details: tuple[ItemTag, ...]) -> ArchivedItem:
     return ArchivedItem(
         id=row["id"], source=row["source_id"],
         sources=tuple(dict.fromkeys((row["source_id"], *sources))),
         url=row["url"], title=row["title"], summary=row["summary"], published=row["published"],
-        fetched=row["first_seen"], lang=row["lang"], tags=tags, date_missing=row["date_missing"],
-        revision=row["revision"], canonical_url=row["canonical_url"])
+        fetched=row["first_seen"], lang=row["lang"], tags=tuple(t.tag for t in details),
+        date_missing=row["date_missing"], revision=row["revision"],
+        canonical_url=row["canonical_url"], relevant=verdict, tag_details=details)
 
 
 def _health(source_id: str, state: SourceState, items_7d: int, items_30d: int) -> SourceHealth:

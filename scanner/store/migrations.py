@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, inspect, select, text
 
 from scanner.store import schema
 
@@ -13,15 +13,31 @@ Migration = tuple[int, str, Callable[[Connection], None]]
 
 
 def m001_initial(conn: Connection) -> None:
-    """Source state, fetch log, items, their sources and tags."""
+    """Source state, fetch log, items, their sources and tags (in their current shape)."""
     tables = [schema.source_state, schema.fetch_log, schema.items, schema.item_sources,
               schema.item_tags]
     schema.metadata.create_all(conn, tables=tables)
 
 
+def m002_tagging(conn: Connection) -> None:
+    """Automatic relevance per item, human labels, versioned tag models."""
+    for column in ("relevant BOOLEAN", "tagged_at TIMESTAMP", "tagger_version VARCHAR(100)"):
+        _add_column_if_missing(conn, "items", column)
+    schema.metadata.create_all(conn, tables=[schema.labels, schema.tag_models])
+
+
 MIGRATIONS: list[Migration] = [
     (1, "m001_initial", m001_initial),
+    (2, "m002_tagging", m002_tagging),
 ]
+
+
+def _add_column_if_missing(conn: Connection, table: str, column_ddl: str) -> None:
+    """Migrations add columns only where missing: m001 builds a fresh database from the
+    current tables, so later migrations must be no-ops there."""
+    name = column_ddl.split()[0]
+    if name not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column_ddl}"))
 
 
 def current_version(conn: Connection) -> int:

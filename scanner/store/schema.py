@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
+    Table, Text,
     UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
@@ -87,6 +88,9 @@ items = Table(
     Column("author", Text),
     Column("revision", Integer, nullable=False, default=1),
     Column("source_id", String(100), nullable=False),  # the source that first carried it
+    Column("relevant", Boolean),  # automatic verdict; None until tagged (labels win over it)
+    Column("tagged_at", UTCDateTime),
+    Column("tagger_version", String(100)),
     Index("ix_items_published", "published"),
     Index("ix_items_canonical_url", "canonical_url"),
 )
@@ -100,6 +104,27 @@ item_sources = Table(
     Column("first_seen", UTCDateTime, nullable=False),
     UniqueConstraint("source_id", "identity", name="uq_item_sources_identity"),
     Index("ix_item_sources_item", "item_id"),
+)
+
+labels = Table(
+    "labels", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("tag", String(100)),  # None for a relevant / irrelevant verdict
+    Column("action", String(20), nullable=False),  # add | remove | relevant | irrelevant
+    Column("who", String(200), nullable=False),
+    Column("via", String(20), nullable=False, default="cli"),  # cli | digest | web
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_labels_item", "item_id"),
+)
+
+tag_models = Table(
+    "tag_models", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(100), nullable=False, unique=True),
+    Column("trained_at", UTCDateTime, nullable=False),
+    Column("info", Text, nullable=False),  # JSON: labels used, their sources, scores
+    Column("model", LargeBinary, nullable=False),
 )
 
 item_tags = Table(

@@ -38,9 +38,10 @@ def test_migrations_run_once_and_are_recorded(database_url):
         versions = conn.execute(select(schema_version.c.name)).scalars().all()
         tables = set(inspect(conn).get_table_names())
     store.close()
-    assert versions == ["m001_initial"]
-    assert {"items", "item_sources", "source_state", "fetch_log", "item_tags"} <= tables
-    assert migrations.latest_version() == 1
+    assert versions == ["m001_initial", "m002_tagging"]
+    assert {"items", "item_sources", "source_state", "fetch_log", "item_tags", "labels",
+            "tag_models"} <= tables
+    assert migrations.latest_version() == 2
 
 
 def test_new_items_are_stored_with_state_and_log(store):
