@@ -12,7 +12,7 @@ import click
 
 from scanner import config, settings as settings_module
 from scanner.cli_output import (
-    console, print_check, print_health, print_items_table, print_scan_report, scan_progress,
+    STOCKHOLM, console, print_check, print_health, print_items_table, print_scan_report, scan_progress,
 )
 from scanner.core import Scanner, utc_now
 from scanner.errors import ScannerError
@@ -159,7 +159,7 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
     except ValueError:
         raise click.BadParameter(f"'{text}' is neither a date (2026-11-16) nor an age (7d, 12h)",
                                  param_hint="--since") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=STOCKHOLM)
 
 
 def item_json(item) -> dict:

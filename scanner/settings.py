@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,13 +100,16 @@ def _show(value) -> str:
 
 
 def _mask(value) -> str:
+    """Hide a secret; of a URL keep what helps debugging and hide credentials."""
     if not value:
         return ""
     text = str(value)
-    if "://" in text and "@" in text:  # keep the URL readable, hide the credentials
+    if "://" not in text:
+        return "***"
+    if "@" in text:
         scheme, rest = text.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return "***" if "://" not in text else text
+        text = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return re.sub(r"(?i)\b(password|passwd|pwd|secret|token)=[^&]*", r"\1=***", text)
 
 
 def environment_has(name: str) -> bool:

@@ -386,10 +386,6 @@ def test_items_since_age_date_and_bad_value(cli, http_server):
         assert "--since" in result.stderr and "Traceback" not in result.output
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG scanner/cli.py parse_since (line 162): a date without a time is read as UTC midnight, "
-    "but items are shown in Europe/Stockholm — an item listed as 2026-11-16 00:30 is left out "
-    "by --since 2026-11-16"))
 def test_items_since_a_date_means_midnight_in_stockholm(cli, http_server):
     http_server.route("/natt.rss", body=feed("midnatt.rss"), headers=RSS)
     cli.sources(cli.source("nattoppet", "/natt.rss"))
@@ -433,9 +429,6 @@ def test_settings_masks_secrets(cli):
     assert len(lines_with(out, "(default:")) == len(lines_with(out, "SCANNER_"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG scanner/settings.py _mask (line 101): a database URL without '@' is printed in full, "
-    "so a password given as a query parameter (?password=...) is shown"))
 def test_settings_masks_a_password_given_as_url_parameter(cli):
     result = cli("settings", env={"SCANNER_DATABASE_URL":
                                   "postgresql+psycopg://db.example.se/scanner?user=scanner"
@@ -498,9 +491,6 @@ def test_demo_runs_offline_and_reports_the_shared_story(tmp_path):
     assert any(len(item["sources"]) > 1 for item in items)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG scanner/fetch/fetcher.py _make_client (line 253): httpx honours HTTP(S)_PROXY for "
-    "127.0.0.1 too, so `scanner demo` (and any loopback source) fails behind a proxy"))
 def test_demo_runs_offline_even_where_proxy_variables_are_set(tmp_path):
     proxy = f"http://127.0.0.1:{closed_port()}"
     cli = Cli(tmp_path, None, None)

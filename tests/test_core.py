@@ -493,10 +493,6 @@ def test_the_source_that_carried_a_story_first_is_listed_first(pipe, http_server
     assert story.revision == 1 and pipe.count() == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG scanner/store/archive.py _merge_items/_known_identities: a second source's unchanged "
-    "copy of a shared story is compared with the first source's content hash, so every changed "
-    "body of either source rewrites the item and bumps its revision (flip-flop)"))
 def test_a_shared_story_is_not_rewritten_by_the_second_source_when_it_did_not_change(
         pipe, http_server):
     _story_sources(pipe, http_server)

@@ -248,10 +248,15 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(verify=True)
 
 
+# Loopback never goes through HTTP(S)_PROXY: the demo and local sources must work behind one.
+DIRECT = {"all://127.0.0.1": None, "all://localhost": None, "all://[::1]": None}
+
+
 def _make_client(settings: Settings, transport: httpx.AsyncBaseTransport | None):
     """One client per cycle, TLS verified, keep-alive pool sized to the concurrency."""
     return httpx.AsyncClient(
-        transport=transport, verify=_tls_context(), follow_redirects=False, max_redirects=10,
+        transport=transport, mounts=DIRECT, verify=_tls_context(), follow_redirects=False,
+        max_redirects=10,
         headers=base_headers(settings),
         limits=httpx.Limits(max_connections=settings.concurrency,
                             max_keepalive_connections=settings.concurrency),

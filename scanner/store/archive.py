@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from scanner.errors import StoreError
@@ -160,8 +160,7 @@ def _merge_items(conn: Connection, batch: Sequence[Item]) -> BatchCounts:
     """Insert new items, update changed ones in place, attach items seen via another source."""
     known = _known_identities(conn, batch)
     fresh = [item for item in batch if item.identity not in known]
-    changed = [(known[i.identity], i) for i in batch
-               if i.identity in known and known[i.identity][1] != i.content_hash]
+    changed = [(known[i.identity], i) for i in batch if _changed(known.get(i.identity), i)]
     by_url = _items_by_canonical_url(conn, [i.canonical_url for i in fresh if i.canonical_url])
     attach = [(by_url[i.canonical_url], i) for i in fresh if i.canonical_url in by_url]
     insert, repeats = _first_per_url([i for i in fresh if i.canonical_url not in by_url])
@@ -175,18 +174,25 @@ def _merge_items(conn: Connection, batch: Sequence[Item]) -> BatchCounts:
                        unchanged=len(batch) - len(fresh) - len(changed))
 
 
-def _known_identities(conn, batch: Sequence[Item]) -> dict[str, tuple[int, str]]:
-    """identity -> (item id, content hash) for items this source already carried."""
+def _changed(known: tuple[int, str, str] | None, item: Item) -> bool:
+    """Only the source that first carried a story rewrites it; others just carry it too."""
+    return known is not None and known[2] == item.source_id and known[1] != item.content_hash
+
+
+def _known_identities(conn, batch: Sequence[Item]) -> dict[str, tuple[int, str, str]]:
+    """identity -> (item id, content hash, first source) for items this source carried."""
     if not batch:
         return {}
     source_id = batch[0].source_id
     found = {}
     for chunk in _chunks([i.identity for i in batch]):
-        query = (select(item_sources.c.identity, items.c.id, items.c.content_hash)
+        query = (select(item_sources.c.identity, items.c.id, items.c.content_hash,
+                        items.c.source_id)
                  .join(items, items.c.id == item_sources.c.item_id)
                  .where(and_(item_sources.c.source_id == source_id,
                              item_sources.c.identity.in_(chunk))))
-        found.update({row.identity: (row.id, row.content_hash) for row in conn.execute(query)})
+        found.update({row.identity: (row.id, row.content_hash, row.source_id)
+                      for row in conn.execute(query)})
     return found
 
 
@@ -252,17 +258,19 @@ def _update_items(conn, changed: list[tuple[tuple[int, str], Item]]) -> None:
                  .values(url=bindparam("new_url"), title=bindparam("new_title"),
                          summary=bindparam("new_summary"),
                          content_html=bindparam("new_content_html"),
-                         published=bindparam("new_published"),
+                         published=case((bindparam("keep_date"), items.c.published),
+                                        else_=bindparam("new_published")),
                          content_hash=bindparam("new_content_hash"),
                          last_changed=bindparam("new_last_changed"),
                          revision=items.c.revision + 1))
     conn.execute(statement, [
         dict(item_id=item_id, new_url=i.url, new_title=i.title, new_summary=i.summary,
              new_content_html=i.content_html, new_published=i.published,
-             new_content_hash=i.content_hash, new_last_changed=i.fetched)
-        for (item_id, _), i in changed])
+             new_content_hash=i.content_hash, new_last_changed=i.fetched,
+             keep_date=i.date_missing)  # an undated item keeps the time it was first seen
+        for (item_id, *_), i in changed])
     retagged = [tags.TagDecisionRow(item_id, bool(i.relevant), i.tag_scores, i.tagger_version)
-                for (item_id, _), i in changed if i.relevant is not None]
+                for (item_id, *_), i in changed if i.relevant is not None]
     if retagged:
         tags.replace_auto_tags(conn, retagged, changed[0][1].fetched)
 
