@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,8 +52,25 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         None,
-        description="Key signing feedback links in digests.",
+        description="Key signing feedback and unsubscribe links in digests.",
         json_schema_extra={"secret": True},
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8080",
+        description="Where the archive web UI is reached; digest links point here.",
+    )
+    smtp_host: str = Field("localhost", description="SMTP server sending the digests.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls, ssl or none."
+    )
+    smtp_user: str | None = Field(None, description="SMTP user name (empty: no login).")
+    smtp_password: str | None = Field(
+        None, description="SMTP password.", json_schema_extra={"secret": True}
+    )
+    mail_from: str = Field(
+        "Omvärldsbevakning <omvarldsbevakning@localhost>",
+        description="Sender of the digests (From:).",
     )
 
     def resolved_database_url(self) -> str:
