@@ -1,0 +1,58 @@
+"""How stories are ordered in a digest: one score from 0 to 1, higher first.
+
+    rank = 0.35 · priority   (tag priority 1 → 1.0, 2 → 0.6, 3 → 0.3; the story's section tag)
+         + 0.25 · score      (that tag's score, 0–1, from the tagger or a human label)
+         + 0.15 · source     (the highest weight among the story's sources, 0–2, halved)
+         + 0.15 · freshness  (0 at the start of the window, 1 at its end)
+         + 0.10 · coverage   (distinct sources carrying the story: 1 → 0, 2 → ⅓, 3 → ⅔, 4+ → 1)
+
+Ties go to the newer story, then the lower item id, so the order is stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+WEIGHTS = {"priority": 0.35, "score": 0.25, "source": 0.15, "freshness": 0.15, "coverage": 0.10}
+PRIORITY_VALUE = {1: 1.0, 2: 0.6, 3: 0.3}
+MAX_SOURCE_WEIGHT = 2.0
+FULL_COVERAGE = 4  # sources at which coverage counts in full
+
+
+@dataclass(frozen=True)
+class RankInputs:
+    """Everything the rank of one story depends on."""
+
+    priority: int
+    score: float
+    source_weight: float
+    published: datetime  # the newest item of the story
+    coverage: int
+
+
+def rank_story(inputs: RankInputs, window_start: datetime, window_end: datetime) -> float:
+    """The story's rank, 0–1 (see the module docstring)."""
+    parts = {
+        "priority": PRIORITY_VALUE.get(inputs.priority, 0.3),
+        "score": _clamp(inputs.score),
+        "source": _clamp(inputs.source_weight / MAX_SOURCE_WEIGHT),
+        "freshness": freshness(inputs.published, window_start, window_end),
+        "coverage": _clamp((inputs.coverage - 1) / (FULL_COVERAGE - 1)),
+    }
+    return round(sum(WEIGHTS[name] * value for name, value in parts.items()), 6)
+
+
+def freshness(published: datetime, window_start: datetime, window_end: datetime) -> float:
+    """0 at the window's start, 1 at its end (clamped)."""
+    span = (window_end - window_start).total_seconds()
+    return _clamp((published - window_start).total_seconds() / span) if span > 0 else 1.0
+
+
+def order_key(rank: float, published: datetime, item_id: int) -> tuple:
+    """Sort key: best rank first, then newest, then lowest id."""
+    return (-rank, -published.timestamp(), item_id)
+
+
+def _clamp(value: float) -> float:
+    return min(1.0, max(0.0, value))

@@ -1,0 +1,209 @@
+"""Choose what one recipient reads this week: `build_digest` turns archived items into content.
+
+Steps: keep relevant items (relevant is True) published in the window → group them into
+stories (stories.py) → drop stories the recipient already got → find each story's section (its
+best tag among the digest's sections that the recipient follows) → rank (rank.py) → the top
+`top_count` open the digest as "Veckans viktigaste", the rest fill their sections (each story
+appears once, under its best tag) → rising topics and failing sources.
+
+Best tag: lowest priority number, then highest score, then section order. A tag belongs to a
+section when it is the section tag or one of its descendants in the taxonomy.
+
+Rising topics ("Ökande ämnen"), per section tag: this week's stories with the tag are at least
+RISING_MIN_STORIES (3) and at least RISING_FACTOR (2) times the weekly average of the previous
+weeks in `history_counts` (8 weeks, counted the same way; a tag missing there averaged 0). With
+no history at all (a new archive) nothing is rising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+
+from scanner.digest.calendar import STOCKHOLM, local, week_bounds
+from scanner.digest.content import (
+    DigestContent,
+    DigestEntry,
+    FailingSource,
+    RisingTopic,
+    Section,
+    SourceHealthLike,
+)
+from scanner.digest.definitions import DigestDefinition, Recipient
+from scanner.digest.rank import RankInputs, order_key, rank_story
+from scanner.digest.stories import Story, group_stories, source_name, source_weight
+from scanner.digest.text import WHY_LIMIT, clean_text, cut_words, summarise
+from scanner.models import ArchivedItem, ItemTag, Source, Taxonomy
+
+RISING_FACTOR = 2.0
+RISING_MIN_STORIES = 3
+
+
+def build_digest(definition: DigestDefinition, items: Sequence[ArchivedItem], taxonomy: Taxonomy,
+                 sources: Mapping[str, Source], stories: Mapping[int, int],
+                 history_counts: Mapping[str, Sequence[int]],
+                 failing_sources: Sequence[SourceHealthLike], already_sent: set[int],
+                 recipient: Recipient, now: datetime, week: str) -> DigestContent:
+    """One recipient's digest for `week` (the ISO week it covers, e.g. previous_week(now))."""
+    start, end = digest_window(definition, week, now)
+    chosen = [i for i in items if i.relevant is True and start <= i.published < end]
+    all_stories = group_stories(chosen, stories, sources)
+    sections = section_order(definition, taxonomy)
+    followed = [s for s in sections if _follows(recipient, s, taxonomy)]
+    fresh = [s for s in all_stories if not already_sent.intersection(s.item_ids)]
+    entries = _ranked_entries(fresh, followed, taxonomy, sources, definition, recipient, start,
+                              end)
+    top = entries[: definition.top_count]
+    return DigestContent(
+        digest_id=definition.id, title=definition.title, language=definition.language,
+        week=week, window_start=start, window_end=end, generated=now,
+        recipient_email=recipient.email, top=tuple(top),
+        sections=_sections(entries[len(top):], followed, taxonomy, definition),
+        rising=(rising_topics(all_stories, followed, taxonomy, history_counts, definition.language)
+                if definition.rising_topics else ()),
+        failing_sources=(failing(failing_sources, sources)
+                         if definition.source_health else ()),
+    )
+
+
+def digest_window(definition: DigestDefinition, week: str, now: datetime) -> tuple[datetime,
+                                                                                   datetime]:
+    """(start, end) in UTC: `window` back from the end of `week` (or from `now`, if earlier),
+    counted in Stockholm wall-clock time, so 7d is exactly the ISO week even across DST."""
+    end = min(week_bounds(week)[1], now.astimezone(timezone.utc))
+    wall = local(end).replace(tzinfo=None) - definition.window
+    return wall.replace(tzinfo=STOCKHOLM).astimezone(timezone.utc), end
+
+
+def section_order(definition: DigestDefinition, taxonomy: Taxonomy) -> list[str]:
+    """The digest's section tags (default: the top-level tags), by taxonomy priority; equal
+    priorities keep the order they were listed in."""
+    listed = [s for s in definition.sections if _known(taxonomy, s)] or list(taxonomy.top_level)
+    return sorted(dict.fromkeys(listed), key=lambda tag: taxonomy.by_id(tag).priority)
+
+
+def _follows(recipient: Recipient, section: str, taxonomy: Taxonomy) -> bool:
+    """Whether the recipient reads this section: topics and min_priority allow it."""
+    if recipient.min_priority is not None:
+        if taxonomy.by_id(section).priority > recipient.min_priority:
+            return False
+    if not recipient.topics:
+        return True
+    return any(section in _lineage(topic, taxonomy) or topic in _lineage(section, taxonomy)
+               for topic in recipient.topics if _known(taxonomy, topic))
+
+
+def _lineage(tag: str, taxonomy: Taxonomy) -> list[str]:
+    """The tag and its ancestors, the tag first."""
+    chain = [tag]
+    while (parent := taxonomy.by_id(chain[-1]).parent) is not None and parent not in chain:
+        chain.append(parent)
+    return chain
+
+
+def _known(taxonomy: Taxonomy, tag: str) -> bool:
+    return any(t.id == tag for t in taxonomy.tags)
+
+
+def _topic_ok(tag: str, recipient_topics: tuple[str, ...], taxonomy: Taxonomy) -> bool:
+    return not recipient_topics or any(t in recipient_topics for t in _lineage(tag, taxonomy))
+
+
+# --- sections and ranking ---------------------------------------------------------------------
+
+
+def story_sections(story: Story, sections: Sequence[str], taxonomy: Taxonomy,
+                   topics: tuple[str, ...] = ()) -> list[tuple[str, ItemTag]]:
+    """(section, the story's tag that puts it there) for every section the story falls under,
+    best first: lowest priority number, highest score, then section order. With `topics`, only
+    tags that are one of them or descend from one count."""
+    found: dict[str, ItemTag] = {}
+    for tag in story.tags.values():
+        if not _known(taxonomy, tag.tag) or not _topic_ok(tag.tag, topics, taxonomy):
+            continue
+        for section in (s for s in _lineage(tag.tag, taxonomy) if s in sections):
+            if section not in found or tag.score > found[section].score:
+                found[section] = tag
+            break
+    return sorted(found.items(), key=lambda pair: (taxonomy.by_id(pair[0]).priority,
+                                                   -pair[1].score, sections.index(pair[0])))
+
+
+def _ranked_entries(stories: list[Story], sections: list[str], taxonomy: Taxonomy,
+                    sources: Mapping[str, Source], definition: DigestDefinition,
+                    recipient: Recipient, start: datetime, end: datetime) -> list[DigestEntry]:
+    entries = []
+    for story in stories:
+        placed = story_sections(story, sections, taxonomy, recipient.topics)
+        if placed:
+            entries.append(_entry(story, placed, taxonomy, sources, definition, start, end))
+    return sorted(entries, key=lambda e: order_key(e.rank, e.published, e.item_id))
+
+
+def _entry(story: Story, placed: list[tuple[str, ItemTag]], taxonomy: Taxonomy,
+           sources: Mapping[str, Source], definition: DigestDefinition, start: datetime,
+           end: datetime) -> DigestEntry:
+    section, tag = placed[0]
+    inputs = RankInputs(taxonomy.by_id(section).priority, tag.score,
+                        source_weight(story, sources), story.newest, len(story.source_ids))
+    lead = story.lead
+    return DigestEntry(
+        item_id=lead.id, story_item_ids=story.item_ids, title=clean_text(lead.title),
+        url=lead.url, source_name=source_name(lead.source, sources), published=lead.published,
+        summary=summarise(lead.summary), tags=tuple(label(s, taxonomy, definition.language)
+                                                    for s, _ in placed),
+        tag_ids=tuple(s for s, _ in placed), section=section,
+        why=cut_words(clean_text(tag.why), WHY_LIMIT),
+        also_reported_by=tuple(source_name(s, sources) for s in story.source_ids[1:]),
+        coverage=len(story.source_ids), rank=rank_story(inputs, start, end),
+    )
+
+
+def _sections(entries: list[DigestEntry], sections: list[str], taxonomy: Taxonomy,
+              definition: DigestDefinition) -> tuple[Section, ...]:
+    built = []
+    for tag in sections:
+        mine = [entry for entry in entries if entry.section == tag]
+        if mine:
+            shown = tuple(mine[: definition.items_per_section])
+            built.append(Section(tag, label(tag, taxonomy, definition.language),
+                                 taxonomy.by_id(tag).priority, shown, len(mine) - len(shown)))
+    return tuple(built)
+
+
+def label(tag: str, taxonomy: Taxonomy, language: str) -> str:
+    """The tag's label in the digest's language (Swedish when there is no English one)."""
+    found = taxonomy.by_id(tag)
+    return (found.label_en if language == "en" and found.label_en else found.label_sv) or tag
+
+
+# --- rising topics and failing sources --------------------------------------------------------
+
+
+def rising_topics(stories: list[Story], sections: list[str], taxonomy: Taxonomy,
+                  history_counts: Mapping[str, Sequence[int]],
+                  language: str = "sv") -> tuple[RisingTopic, ...]:
+    """Tags with clearly more stories this week than before (rule in the module docstring)."""
+    if not history_counts:
+        return ()
+    counts = {tag: 0 for tag in sections}
+    for story in stories:
+        for tag in {section for section, _ in story_sections(story, sections, taxonomy)}:
+            counts[tag] += 1
+    found = []
+    for tag, count in counts.items():
+        history = list(history_counts.get(tag, ()))
+        average = sum(history) / len(history) if history else 0.0
+        if count >= RISING_MIN_STORIES and count >= RISING_FACTOR * average:
+            found.append(RisingTopic(tag, label(tag, taxonomy, language), count, round(average, 1)))
+    return tuple(sorted(found, key=lambda t: (-t.count / max(t.average, 0.5), sections.index(t.tag))))
+
+
+def failing(health: Sequence[SourceHealthLike],
+            sources: Mapping[str, Source]) -> tuple[FailingSource, ...]:
+    """Sources with an error streak or disabled, longest streak first."""
+    rows = [FailingSource(h.source_id, source_name(h.source_id, sources), h.error_streak,
+                          h.last_error, h.last_success, h.disabled_reason,
+                          getattr(h, "moved_to", None))
+            for h in health if h.error_streak > 0 or h.disabled_reason]
+    return tuple(sorted(rows, key=lambda row: (-row.error_streak, row.name.casefold())))
