@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "scanner"
-BASE = {"models", "errors", "settings", "config", "config_yaml", "__init__"}
+BASE = {"models", "errors", "settings", "config", "config_yaml", "opml", "__init__"}
 STAGES = {"fetch", "parse", "dedup", "classify", "store", "digest"}
 CORE = {"core", "cycle"}
 ENTRY = {"cli", "cli_output", "demo", "demo_run", "schedule", "web"}
