@@ -311,8 +311,8 @@ def _sentence_edits(old_line: str, new_line: str) -> list[tuple[str, str]]:
         norm = _comparable(sentence)
         if not norm or norm in old_norm:
             continue
-        best = max(old_norm, key=lambda o: _similar(o, norm), default="")
-        edits.append((old_norm[best] if _similar(best, norm) >= 0.6 else "", sentence))
+        best = max(old_norm, key=lambda o: _similar_letters(o, norm), default="")
+        edits.append((old_norm[best] if _similar_letters(best, norm) >= 0.6 else "", sentence))
     return edits
 
 
@@ -322,6 +322,10 @@ def _new_sentences(changed: list[tuple[str, str]]) -> bool:
 
 def _similar(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False).ratio()
+
+
+def _similar_letters(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
 def _summary(added, removed, changed, ratio: float) -> str:
