@@ -129,6 +129,13 @@ def _check_priority(value: Any) -> int:
                   "(all)")
 
 
+def _check_recipients(value: list) -> list:
+    if not value:
+        raise invalid("lists nobody; add at least one recipient, e.g. "
+                      "`- {name: Anna Berg, email: anna.berg@example.se}`")
+    return value
+
+
 Slug = Annotated[str, AfterValidator(_check_slug("digest id"))]
 TagId = Annotated[str, AfterValidator(_check_slug("tag id"))]
 Email = Annotated[str, AfterValidator(_check_email)]
@@ -160,7 +167,8 @@ class DigestFile(BaseModel):
     schedule: Schedule = Field(DEFAULT_SCHEDULE, description="Cron, Europe/Stockholm.")
     window: Window = Field(timedelta(days=7), description="How far back items are taken.")
     language: Literal["sv", "en"] = Field("sv", description="Language of the email.")
-    recipients: list[RecipientEntry] = Field(min_length=1, description="Who gets the digest.")
+    recipients: Annotated[list[RecipientEntry], AfterValidator(_check_recipients)] = Field(
+        description="Who gets the digest.")
     sections: list[TagId] = Field([], description="Taxonomy ids (default: all top-level tags).")
     items_per_section: int = Field(5, ge=1, le=50, description="Items shown per section.")
     top_count: int = Field(3, ge=0, le=10, description="Items in 'Veckans viktigaste'.")
@@ -203,10 +211,8 @@ def parse_digest(text: str, path: str, taxonomy: Taxonomy | None = None,
     problems = _environment_key_problems(data, positions, path)
     data = _without_environment_keys(data)
     entry, model_problems = validate_model(DigestFile, data, positions, path)
-    problems += model_problems
-    if entry is not None:
-        problems += _taxonomy_problems(entry, taxonomy, positions, path)
-        problems += _duplicate_recipients(entry, positions, path)
+    problems += model_problems + _taxonomy_problems(data, taxonomy, positions, path)
+    problems += _duplicate_recipients(data, positions, path)
     if problems:
         raise ConfigError(path, sort_problems(problems, path))
     return _build(entry, path, default_id)
@@ -245,16 +251,23 @@ def _without_environment_keys(data: Any) -> Any:
     return data
 
 
-def _taxonomy_problems(entry: DigestFile, taxonomy: Taxonomy | None, positions: Positions,
+def _taxonomy_problems(data: Any, taxonomy: Taxonomy | None, positions: Positions,
                        path: str) -> list[str]:
-    if taxonomy is None:
+    """Section and topic ids that are not in the taxonomy (read from the raw data, so these
+    are reported together with every other problem)."""
+    if taxonomy is None or not isinstance(data, dict):
         return []
     known = [tag.id for tag in taxonomy.tags]
-    used = [(("sections", i), tag) for i, tag in enumerate(entry.sections)]
-    used += [(("recipients", r, "topics", i), tag) for r, recipient in enumerate(entry.recipients)
-             for i, tag in enumerate(recipient.topics)]
+    used = [(("sections", i), tag) for i, tag in enumerate(_list(data.get("sections")))]
+    for r, recipient in enumerate(_list(data.get("recipients"))):
+        topics = recipient.get("topics") if isinstance(recipient, dict) else None
+        used += [(("recipients", r, "topics", i), tag) for i, tag in enumerate(_list(topics))]
     return [problem_line(path, line_of(positions, loc), loc, _unknown_tag(tag, known, taxonomy))
-            for loc, tag in used if tag not in known]
+            for loc, tag in used if isinstance(tag, str) and _SLUG.match(tag) and tag not in known]
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _unknown_tag(tag: str, known: list[str], taxonomy: Taxonomy) -> str:
@@ -263,16 +276,20 @@ def _unknown_tag(tag: str, known: list[str], taxonomy: Taxonomy) -> str:
     return f"unknown tag '{tag}': it is not in {taxonomy.path}{hint}"
 
 
-def _duplicate_recipients(entry: DigestFile, positions: Positions, path: str) -> list[str]:
+def _duplicate_recipients(data: Any, positions: Positions, path: str) -> list[str]:
     first: dict[str, int] = {}
     problems = []
-    for index, recipient in enumerate(entry.recipients):
+    recipients = _list(data.get("recipients")) if isinstance(data, dict) else []
+    for index, recipient in enumerate(recipients):
+        email = recipient.get("email") if isinstance(recipient, dict) else None
+        if not isinstance(email, str):
+            continue
         loc = ("recipients", index, "email")
-        email, line = recipient.email.lower(), line_of(positions, loc)
-        if email in first:
-            problems.append(problem_line(path, line, loc, f"'{recipient.email}' is listed twice "
-                                         f"(also at line {first[email]}); keep one entry"))
-        first.setdefault(email, line)
+        key, line = email.strip().lower(), line_of(positions, loc)
+        if key in first:
+            problems.append(problem_line(path, line, loc, f"'{email}' is listed twice "
+                                         f"(also at line {first[key]}); keep one entry"))
+        first.setdefault(key, line)
     return problems
 
 

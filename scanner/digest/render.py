@@ -170,8 +170,6 @@ def _entry_view(entry: DigestEntry, s: dict, lang: str, links: _Links) -> dict:
         "also": s["also"].format(names=names) if names else "",
         "relevant_url": links.feedback(entry.item_id, "relevant"),
         "not_relevant_url": links.feedback(entry.item_id, "inte-relevant"),
-        "relevant_title": s["feedback_yes_title"].format(title=entry.title),
-        "not_relevant_title": s["feedback_no_title"].format(title=entry.title),
     }
 
 

@@ -34,8 +34,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "feedback_question": "Var nyheten relevant för dig?",
         "feedback_yes": "Ja, relevant",
         "feedback_no": "Nej, inte relevant",
-        "feedback_yes_title": "Markera som relevant: {title}",
-        "feedback_no_title": "Markera som inte relevant: {title}",
         "read": "Läs",
         "more": "{count} fler nyheter om {label} finns i arkivet.",
         "omitted": "{count} nyheter med lägst rankning fick inte plats i mejlet. "
@@ -77,8 +75,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "feedback_question": "Was this relevant to you?",
         "feedback_yes": "Yes, relevant",
         "feedback_no": "No, not relevant",
-        "feedback_yes_title": "Mark as relevant: {title}",
-        "feedback_no_title": "Mark as not relevant: {title}",
         "read": "Read",
         "more": "{count} more items on {label} are in the archive.",
         "omitted": "{count} lowest-ranked items did not fit in this email. "

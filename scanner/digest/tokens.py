@@ -1,7 +1,8 @@
 """Signed links in digests: per-item feedback ("relevant" / "inte-relevant") and unsubscribe.
 
-A token is `<payload>.<signature>`, both base64url without padding: the payload is compact JSON,
-the signature the first 16 bytes of HMAC-SHA256(secret, "scanner-digest-v1." + payload). Tokens
+A token is `<payload>.<signature>`, both base64url without padding: the payload is the fields
+joined by newlines (kind "f" or "u", digest id, then week, email, item id and verdict 0 = relevant,
+1 = inte-relevant for feedback; email for unsubscribe), the signature the first 16 bytes of HMAC-SHA256(secret, "scanner-digest-v1." + payload). Tokens
 are signed, not encrypted: they carry the recipient's own address, which the link goes back to.
 The web side reads them with `read_token` / `read_unsubscribe_token` and the same secret
 (SCANNER_SECRET_KEY); a changed character anywhere makes them raise TokenError.
@@ -13,7 +14,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass
 
@@ -57,31 +57,32 @@ def make_token(secret: str | bytes, digest_id: str, week: str, email: str, item_
     """A signed feedback token for one item and one verdict."""
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not '{verdict}'")
-    return _sign(secret, {"k": "f", "d": digest_id, "w": week, "e": email, "i": item_id,
-                          "v": VERDICTS.index(verdict)})
+    return _sign(secret, ["f", digest_id, week, email, str(int(item_id)),
+                          str(VERDICTS.index(verdict))])
 
 
 def read_token(token: str, secret: str | bytes) -> FeedbackClaim:
     """Verify a feedback token. Raises TokenError when it is damaged or forged."""
-    data = _verify(token, secret, "f")
+    fields = _verify(token, secret, "f")
     try:
-        return FeedbackClaim(str(data["d"]), str(data["w"]), str(data["e"]), int(data["i"]),
-                             VERDICTS[int(data["v"])])
-    except (KeyError, ValueError, IndexError, TypeError):
+        digest_id, week, email, item_id, verdict = fields
+        return FeedbackClaim(digest_id, week, email, int(item_id), VERDICTS[int(verdict)])
+    except (ValueError, IndexError):
         raise TokenError("the feedback link is incomplete; use the link from the email") from None
 
 
 def make_unsubscribe_token(secret: str | bytes, digest_id: str, email: str) -> str:
     """A signed token that unsubscribes `email` from one digest."""
-    return _sign(secret, {"k": "u", "d": digest_id, "e": email})
+    return _sign(secret, ["u", digest_id, email])
 
 
 def read_unsubscribe_token(token: str, secret: str | bytes) -> UnsubscribeClaim:
     """Verify an unsubscribe token. Raises TokenError when it is damaged or forged."""
-    data = _verify(token, secret, "u")
+    fields = _verify(token, secret, "u")
     try:
-        return UnsubscribeClaim(str(data["d"]), str(data["e"]))
-    except KeyError:
+        digest_id, email = fields
+        return UnsubscribeClaim(digest_id, email)
+    except ValueError:
         raise TokenError("the unsubscribe link is incomplete; use the link from the email") \
             from None
 
@@ -94,22 +95,24 @@ def unsubscribe_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/unsubscribe/{token}"
 
 
-def _sign(secret: str | bytes, data: dict) -> str:
-    payload = _b64(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+def _sign(secret: str | bytes, fields: list[str]) -> str:
+    if any("\n" in field for field in fields):
+        raise ValueError("token fields must not contain line breaks")
+    payload = _b64("\n".join(fields).encode("utf-8"))
     return f"{payload}.{_b64(_mac(secret, payload))}"
 
 
-def _verify(token: str, secret: str | bytes, kind: str) -> dict:
+def _verify(token: str, secret: str | bytes, kind: str) -> list[str]:
     payload, dot, signature = (token or "").strip().partition(".")
     if not dot or not _BASE64URL.match(payload) or not _BASE64URL.match(signature):
         raise TokenError("the link is not a digest link (its token has no signature)")
     if not hmac.compare_digest(_unb64(signature), _mac(secret, payload)):
         raise TokenError("the link's signature does not match: it was changed, or it was signed "
                          "with another SCANNER_SECRET_KEY")
-    data = json.loads(_unb64(payload))
-    if not isinstance(data, dict) or data.get("k") != kind:
+    found, *fields = _unb64(payload).decode("utf-8").split("\n")
+    if found != kind:
         raise TokenError("the link is of another kind (feedback and unsubscribe links differ)")
-    return data
+    return fields
 
 
 def _mac(secret: str | bytes, payload: str) -> bytes:
