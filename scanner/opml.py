@@ -31,7 +31,7 @@ FEED_KINDS = ("feed", "auto")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LANGUAGE = re.compile(r"^([a-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
 _PLAIN = re.compile(r"^[\w][\w .,()/'’&–-]*$")
-_PLAIN_URL = re.compile(r"^https?://[^\s#'\"]+$")
+_PLAIN_URL = re.compile(r"^https?://[^\s#'\"]*[^\s#'\":]$")
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
 _SLUG_MAX = 48
 
@@ -154,18 +154,27 @@ def _read_outline(outline: ET.Element, folders, warnings: list[str]) -> _Feed | 
         warnings.append(f"outline '{name or '(untitled)'}' has no xmlUrl (it is not a feed); "
                         "skipped")
         return None
-    if urlsplit(url).scheme not in ("http", "https"):
+    if not _web_url(url):
         warnings.append(f"'{name or url}': xmlUrl {url!r} is not an http(s) address; skipped")
         return None
     if not name:
-        name = urlsplit(url).netloc
+        name = urlsplit(url).hostname or url
         warnings.append(f"{url} has no title; named '{name}' — give it a better name")
     homepage = (outline.get("htmlUrl") or "").strip() or None
     language = _LANGUAGE.match((outline.get("language") or "").strip().lower())
-    return _Feed(url=url, name=name, homepage=homepage if homepage and
-                 urlsplit(homepage).scheme in ("http", "https") else None,
+    return _Feed(url=url, name=name, homepage=homepage if _web_url(homepage) else None,
                  language=language.group(1) if language else None,
                  tags=_categories(outline.get("category")), folders=list(folders))
+
+
+def _web_url(url: str | None) -> bool:
+    """An absolute http(s) URL with a host and no spaces (what sources.yaml accepts)."""
+    try:
+        parts = urlsplit(url or "")
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and not re.search(
+            r"\s", url)
+    except ValueError:
+        return False
 
 
 def _outline_name(outline: ET.Element) -> str:

@@ -41,6 +41,7 @@ _GENERIC_WORDS = re.compile(r"\b(?:som rss|som flöde|rss-flöde|rss|atom|flöde
 _SEPARATORS = re.compile(r"\s*[»|–—:-]\s*|\s+-\s+")
 _SLUG_MAX = 48
 _PLAIN = re.compile(r"^[\w][\w .,()/'’&–-]*$")
+_PLAIN_URL = re.compile(r"^https?://[^\s#'\"]*[^\s#'\":]$")
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"}
 
 
@@ -62,7 +63,7 @@ def discover_feeds(body: bytes, headers: Mapping[str, str], page_url: str) -> li
     root, _warnings = load_html(body, headers)
     if root is None:
         return []
-    base = urljoin(page_url, root.xpath("string(//head/base/@href)").strip())
+    base = _absolute(page_url, root.xpath("string(//head/base/@href)").strip()) or page_url
     found = _alternates(root, base) + _anchors(root, base)
     seen: set[str] = set()
     unique = []
@@ -130,9 +131,11 @@ def _anchors(root, base: str) -> list[FeedLink]:
 def _absolute(base: str, href: str | None) -> str | None:
     try:
         url = urldefrag(urljoin(base, (href or "").strip()))[0]
+        parts = urlsplit(url)
+        web = parts.scheme in ("http", "https") and parts.hostname and not re.search(r"\s", url)
+        return url if web else None
     except ValueError:
         return None
-    return url if urlsplit(url).scheme in ("http", "https") else None
 
 
 def _is_comments(link: FeedLink) -> bool:
@@ -162,7 +165,7 @@ def unique_slug(slug: str, taken: Collection[str]) -> str:
 
 def yaml_scalar(value: str) -> str:
     """A YAML scalar: plain when that reads back as the same string, else double-quoted."""
-    plain = _PLAIN.match(value) or re.match(r"^https?://[^\s#'\"]+$", value)
+    plain = _PLAIN.match(value) or _PLAIN_URL.match(value)
     if plain and value.lower() not in _YAML_WORDS and ": " not in value and value == value.strip():
         return value
     return json.dumps(value, ensure_ascii=False)

@@ -20,19 +20,24 @@ from __future__ import annotations
 import difflib
 import html
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from cssselect import SelectorError
+from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
-from lxml.cssselect import CSSSelector
 
 from scanner.models import Entry, ParseResult
 from scanner.parse.dates import parse_swedish_date
-from scanner.parse.page import WALL_MESSAGES, detect_wall, load_html, not_html_message
+from scanner.parse.page import (
+    WALL_MESSAGES,
+    candidate_items,
+    detect_wall,
+    load_html,
+    not_html_message,
+)
 from scanner.parse.text import clean_line, html_to_text, parse_date_utc
 from scanner.parse.text import sanitize_html, trim_text
 
@@ -77,9 +82,12 @@ class ListPageResult:
 
 
 def parse_list_page(body: bytes, headers: Mapping[str, str], page_url: str,
-                    selectors: Mapping[str, str], fetched_at: datetime) -> ListPageResult:
+                    selectors: Mapping[str, str] | Iterable[tuple[str, str]],
+                    fetched_at: datetime) -> ListPageResult:
     """Read the items of one list page. `page_url` is the URL the body came from (after
-    redirects); `fetched_at` (aware; naive is UTC) stands in for missing dates. Never raises."""
+    redirects); `selectors` a mapping or Source.selectors' (key, css) pairs; `fetched_at`
+    (aware; naive is UTC) stands in for missing dates. Never raises."""
+    selectors = dict(selectors)
     problems = check_selectors(selectors)
     if problems:
         return ListPageResult(error_key="invalid_selector", message="; ".join(problems))
@@ -88,7 +96,7 @@ def parse_list_page(body: bytes, headers: Mapping[str, str], page_url: str,
     root, warnings = load_html(body, headers)
     if root is None:
         return ListPageResult(error_key="not_html", message=not_html_message(body, headers))
-    return _ListReader(root, page_url, selectors, _utc(fetched_at), list(warnings)).read()
+    return _ListReader(root, page_url, dict(selectors), _utc(fetched_at), list(warnings)).read()
 
 
 def check_selectors(selectors: Mapping[str, str]) -> list[str]:
@@ -98,41 +106,10 @@ def check_selectors(selectors: Mapping[str, str]) -> list[str]:
         problems.append("selectors.item is missing: name the element that holds one news item, "
                         "e.g. item: li.sv-channel-item")
     for key, css in selectors.items():
-        if key in SELECTOR_KEYS and css and _compile(css) is None:
+        if key in SELECTOR_KEYS and css and _translate(css) is None:
             problems.append(f"selectors.{key}: '{css}' is not a CSS selector scanner can use; "
                             "write e.g. 'li.news-item' or 'h2.entry-title a'")
     return problems
-
-
-def candidate_items(root: etree._Element, limit: int = 3) -> list[tuple[str, int]]:
-    """The page's most repeated elements that hold a link, outside navigation, as (CSS, count):
-    the likely `item` selectors, e.g. [("article", 12), ("li.news-item", 12)]."""
-    chrome = set(root.xpath("//nav//*|//header//*|//footer//*|//*[@role='navigation']//*"))
-    found: dict[str, list] = {}
-    for element in root.iter(etree.Element):
-        if element in chrome or element.tag in ("html", "body", "head", "a", "span", "p"):
-            continue
-        if not 1 <= len(element.xpath(".//a[@href]")) <= 8:  # an item, not a whole section
-            continue
-        names = [f"{element.tag}.{name}" for name in (element.get("class") or "").split()]
-        if element.tag in ("article", "li", "tr", "section", "dd"):
-            names.append(element.tag)
-        for name in names:
-            found.setdefault(name, []).append(element)
-    ranked = sorted((pair for pair in found.items() if len(pair[1]) >= 2),
-                    key=lambda pair: (-len(pair[1]), "." not in pair[0], len(pair[0])))
-    return _distinct(ranked)[:limit]
-
-
-def _distinct(ranked: list[tuple[str, list]]) -> list[tuple[str, int]]:
-    """One name per set of elements, and none for elements nested in an earlier candidate's."""
-    chosen, covered = [], set()
-    for name, elements in ranked:
-        if all(e in covered or any(a in covered for a in e.iterancestors()) for e in elements):
-            continue
-        covered.update(elements)
-        chosen.append((name, len(elements)))
-    return chosen
 
 
 def no_items_hint(root: etree._Element, item_css: str) -> str:
@@ -160,7 +137,7 @@ class _ListReader:
     def __init__(self, root, page_url, selectors, fetched_at, warnings) -> None:
         self.root, self.page_url, self.fetched_at = root, page_url, fetched_at
         self.css = {k: v for k, v in selectors.items() if v}
-        self.sel = {key: _compile(css) for key, css in self.css.items()}
+        self.sel = {key: _compile(css) for key, css in self.css.items()}  # all valid: checked
         self.base = _base_url(root, page_url)
         self.warnings: list[str] = warnings
         self.counts: Counter[str] = Counter()
@@ -222,7 +199,11 @@ class _ListReader:
     def _entries(self, found: list[dict]) -> list[Entry]:
         entries, seen, repeated = [], set(), 0
         for index, fields in enumerate(found, start=1):
-            entry = self._entry(index, fields)
+            try:
+                entry = self._entry(index, fields)
+            except Exception as exc:  # noqa: BLE001 - one odd item must not sink the page
+                self._note("error", f"item {index}: skipped: {type(exc).__name__}: {exc}")
+                continue
             if entry is None:
                 continue
             if entry.url and entry.url in seen:
@@ -251,16 +232,10 @@ class _ListReader:
                      published=published or self.fetched_at, date_missing=published is None)
 
     def _absolute(self, href: str | None, label: str) -> str | None:
-        if not href:
-            return None
-        try:
-            url = urldefrag(urljoin(self.base, href.strip()))[0]
-        except ValueError:
-            url = ""
-        if urlsplit(url).scheme not in ("http", "https"):
+        url = _resolve(self.base, href) if href else None
+        if href and url is None:
             self._note("bad_link", f"{label}: link '{href[:80]}' is not a web address; kept "
                                    "without link")
-            return None
         return url
 
     def _date(self, element, label: str) -> datetime | None:
@@ -314,9 +289,8 @@ class _ListReader:
         if "next_page" in self.sel:
             diagnostics["next_page"] = len(matched)
         for element in matched:
-            href = _href(element)
-            url = urldefrag(urljoin(self.base, href.strip()))[0] if href else None
-            if url and urlsplit(url).scheme in ("http", "https") and url != self.page_url:
+            url = _resolve(self.base, _href(element) or "")
+            if url and url != self.page_url:
                 return url
         return None
 
@@ -324,12 +298,21 @@ class _ListReader:
 # --------------------------------------------------------------------------- small helpers
 
 
+def _compile(css: str) -> etree.XPath | None:
+    """The CSS selector as a compiled XPath (compiled per page: XPath objects are not shared
+    between threads; the translation is cached)."""
+    xpath = _translate(css)
+    return etree.XPath(xpath) if xpath is not None else None
+
+
 @lru_cache(maxsize=256)
-def _compile(css: str) -> CSSSelector | None:
+def _translate(css: str) -> str | None:
     try:
-        return CSSSelector(css, translator="html")
+        xpath = HTMLTranslator().css_to_xpath(css)
+        etree.XPath(xpath)
     except (SelectorError, etree.XPathError, ValueError):
         return None
+    return xpath
 
 
 def _unknown_key(key: str) -> str:
@@ -340,7 +323,16 @@ def _unknown_key(key: str) -> str:
 
 def _base_url(root, page_url: str) -> str:
     base = root.xpath("string(//head/base/@href)").strip()
-    return urljoin(page_url, base) if base else page_url
+    return (_resolve(page_url, base) or page_url) if base else page_url
+
+
+def _resolve(base: str, href: str) -> str | None:
+    """`href` made absolute, without its fragment; None when it is not an http(s) URL."""
+    try:
+        url = urldefrag(urljoin(base, href.strip()))[0]
+        return url if urlsplit(url).scheme in ("http", "https") else None
+    except ValueError:
+        return None
 
 
 def _either(element, fallback):

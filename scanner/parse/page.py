@@ -9,7 +9,8 @@ changing ("Senast uppdaterad …", "Sidan har visats 1 234 gånger", a date alon
 the text; the fingerprint and the comparison also ignore dates and numbers-only words, so a
 new date or a counter never counts as a change.
 
-Also the HTML helpers html.py, article.py and discover.py share: load_html, detect_wall.
+Also the HTML helpers html.py, article.py and discover.py share: load_html, detect_wall,
+candidate_items (the page's repeated elements, for selector hints).
 """
 
 from __future__ import annotations
@@ -150,6 +151,37 @@ def visible_text(element: etree._Element) -> str:
     parts = element.xpath(".//text()[not(ancestor::script) and not(ancestor::style) and "
                           "not(ancestor::noscript) and not(ancestor::template)]")
     return " ".join(" ".join(parts).split())
+
+
+def candidate_items(root: etree._Element, limit: int = 3) -> list[tuple[str, int]]:
+    """The page's most repeated elements that hold a link, outside navigation, as (CSS, count):
+    the likely `item` selectors, e.g. [("article", 12), ("li.news-item", 12)]."""
+    chrome = set(root.xpath("//nav//*|//header//*|//footer//*|//*[@role='navigation']//*"))
+    found: dict[str, list] = {}
+    for element in root.iter(etree.Element):
+        if element in chrome or element.tag in ("html", "body", "head", "a", "span", "p"):
+            continue
+        if not 1 <= len(element.xpath(".//a[@href]")) <= 8:  # an item, not a whole section
+            continue
+        names = [f"{element.tag}.{name}" for name in (element.get("class") or "").split()]
+        if element.tag in ("article", "li", "tr", "section", "dd"):
+            names.append(element.tag)
+        for name in names:
+            found.setdefault(name, []).append(element)
+    ranked = sorted((pair for pair in found.items() if len(pair[1]) >= 2),
+                    key=lambda pair: (-len(pair[1]), "." not in pair[0], len(pair[0])))
+    return _distinct(ranked)[:limit]
+
+
+def _distinct(ranked: list[tuple[str, list]]) -> list[tuple[str, int]]:
+    """One name per set of elements, and none for elements nested in an earlier candidate's."""
+    chosen, covered = [], set()
+    for name, elements in ranked:
+        if all(e in covered or any(a in covered for a in e.iterancestors()) for e in elements):
+            continue
+        covered.update(elements)
+        chosen.append((name, len(elements)))
+    return chosen
 
 
 def main_text(root: etree._Element, url: str) -> str:
