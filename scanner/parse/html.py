@@ -233,10 +233,10 @@ class _ListReader:
 
     def _absolute(self, href: str | None, label: str) -> str | None:
         url = _resolve(self.base, href) if href else None
-        if href and url is None:
+        if url is None and href and href.strip() not in ("#", ""):
             self._note("bad_link", f"{label}: link '{href[:80]}' is not a web address; kept "
                                    "without link")
-        return url
+        return url if url != self.page_url else None  # "#" and the list page itself: no link
 
     def _date(self, element, label: str) -> datetime | None:
         if element is None:
@@ -327,10 +327,13 @@ def _base_url(root, page_url: str) -> str:
 
 
 def _resolve(base: str, href: str) -> str | None:
-    """`href` made absolute, without its fragment; None when it is not an http(s) URL."""
+    """`href` made absolute, without its fragment; None when empty or not an http(s) URL."""
+    if not href.strip():
+        return None
     try:
         url = urldefrag(urljoin(base, href.strip()))[0]
-        return url if urlsplit(url).scheme in ("http", "https") else None
+        parts = urlsplit(url)
+        return url if parts.scheme in ("http", "https") and parts.hostname else None
     except ValueError:
         return None
 

@@ -400,3 +400,69 @@ def test_two_thousand_items_with_a_wrong_selector_still_hint_quickly():
     result = parse_list_page(body, HTML, "https://x.se/", {"item": "li.news"}, FETCHED_AT)
     assert time.perf_counter() - started < 2.0
     assert "2000 `li.news-item` elements" in result.message
+
+
+SHIPPED_YAML = """\
+sources:
+  - id: region-orebro
+    name: Region Örebro län – biblioteksutveckling
+    url: https://www.regionorebrolan.se/kultur-och-fritid/regionbiblioteket/nyheter.html
+    kind: html
+    interval: 6h
+    selectors:
+      item: div.sv-channel li.sv-channel-item
+      title: .sv-channel-item-title
+      link: a.sv-channel-item-link
+      date: .sv-channel-item-date
+      summary: .sv-channel-item-summary
+    max_pages: 1
+  - id: regionbibliotek-stockholm
+    name: Regionbibliotek Stockholm
+    url: https://regionbibliotekstockholm.se/nyheter/
+    kind: html
+    interval: 6h
+    selectors:
+      item: article.post
+      title: h2.entry-title a
+      link: h2.entry-title a
+      date: time.entry-date
+      summary: .entry-summary
+      next_page: a.next.page-numbers
+    max_pages: 2
+"""
+
+
+def test_shipped_selectors_from_sources_yaml_read_their_pages():
+    from scanner.config import parse_sources_text
+
+    orebro, stockholm = parse_sources_text(SHIPPED_YAML).sources
+    assert dict(orebro.selectors) == SITEVISION and dict(stockholm.selectors) == WORDPRESS
+    for source, name in ((orebro, "sitevision-nyheter.html"), (stockholm, "wordpress-nyheter.html")):
+        result = parse_list_page((PAGES / name).read_bytes(), HTML, source.url, source.selectors,
+                                 FETCHED_AT)  # Source.selectors: (key, css) pairs
+        assert not result.failed and len(result.entries) >= 4
+
+
+def test_without_link_selector_the_title_link_is_used():
+    selectors = {k: v for k, v in SITEVISION.items() if k != "link"}
+    assert [e.url for e in parse("sitevision-nyheter.html", selectors).entries] == [
+        e.url for e in parse("sitevision-nyheter.html", SITEVISION).entries]
+
+
+@pytest.mark.parametrize("href", ["http://[::1", "//", "https://", "mailto:a@b.se", " ", "#",
+                                  "https://x.se/#top"])
+def test_odd_links_never_raise(href):
+    body = (f'<html><head><base href="{href}"></head><body><ul><li class="n"><a href="{href}">'
+            f'En</a></li><li class="n"><a href="/b">Två</a></li></ul>'
+            f'<a rel="next" href="{href}">Nästa</a></body></html>').encode()
+    result = parse_list_page(body, HTML, "https://x.se/", {"item": "li.n"}, FETCHED_AT)
+    assert [e.title for e in result.entries] == ["En", "Två"]
+    assert result.entries[0].url is None and result.next_page_url is None
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PAGES.glob("*.html")))
+def test_truncated_downloads_never_raise(name):
+    body = (PAGES / name).read_bytes()
+    for cut in range(0, len(body), max(1, len(body) // 25)):
+        result = parse_list_page(body[:cut], HTML, "https://x.se/", SITEVISION, FETCHED_AT)
+        assert isinstance(result, ListPageResult)
