@@ -1,0 +1,245 @@
+"""Rules and model together: which tags an item gets, how sure, why, and whether it is relevant.
+
+A tag is given when the model passes its own threshold, or the rules fire strongly, or both
+agree moderately: with q the model score mapped so that its threshold sits at 0.5, and r the
+rule score, the tag is given when q >= model_alone, r >= rule_alone, or
+w·q + (1-w)·r >= agree while both are above zero. The four numbers (`Blend`) are tuned by
+`fit_blend` on out-of-fold model scores of the training examples, never on the items scored.
+
+Relevance: an item is relevant when it has at least one rule or model tag and the relevance
+evidence agrees (the relevance model's score reaches `Blend.relevance`, or a relevance keyword
+of taxonomy.yaml matches). An item judged not relevant keeps no rule or model tags.
+
+Source tags (sources.yaml `tags:`) are added as given, score 1.0, origin "source", but do not
+by themselves make an item relevant: staff tag a source by what it usually covers, while
+relevance is about what this item says. Without a model the rules decide alone, at their own
+threshold (rules.THRESHOLD).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from itertools import product
+
+import numpy as np
+
+from scanner.classify.labels import LabelledText
+from scanner.classify.model import TagModel, TrainReport, clean_text, f1_summary
+from scanner.classify.rules import THRESHOLD, RuleMatcher
+from scanner.errors import ScannerError
+from scanner.models import Taxonomy
+
+MAX_RULE_CHARS = 200_000  # rules read this much of a text; the model reads its first 20,000
+MAX_TITLE_CHARS = 2_000
+ORIGINS = ("rule", "model", "rule+model", "source")
+
+
+class TaggingError(ScannerError):
+    """One item could not be tagged; nothing of it was kept."""
+
+
+@dataclass(frozen=True)
+class TagScore:
+    """One tag given to an item: score 0..1, the reason in words, and who gave it."""
+
+    id: str
+    score: float
+    why: str
+    origin: str  # rule | model | rule+model | source
+
+
+@dataclass(frozen=True)
+class TagDecision:
+    """The complete tagging of one item: its tags (best first), relevance and language."""
+
+    relevant: bool
+    tags: tuple[TagScore, ...]
+    lang: str
+
+    @property
+    def tag_ids(self) -> tuple[str, ...]:
+        return tuple(tag.id for tag in self.tags)
+
+
+@dataclass(frozen=True)
+class Blend:
+    """How rule and model scores combine (see the module docstring)."""
+
+    model_alone: float = 0.5
+    rule_alone: float = 0.8
+    weight: float = 0.5
+    agree: float = 0.45
+    relevance: float = 0.0
+
+
+def model_strength(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Model scores mapped piecewise-linearly so that each tag's threshold becomes 0.5."""
+    thresholds = np.clip(thresholds, 1e-6, 1 - 1e-6)
+    low = 0.5 * scores / thresholds
+    high = 0.5 + 0.5 * (scores - thresholds) / (1 - thresholds)
+    return np.clip(np.where(scores < thresholds, low, high), 0.0, 1.0)
+
+
+def blend_scores(rule: np.ndarray, strength: np.ndarray, blend: Blend):
+    """(given, score, origin code) arrays: origin 1 = rule, 2 = model, 3 = rule+model."""
+    agreed = blend.weight * strength + (1 - blend.weight) * rule
+    by_rule = rule >= blend.rule_alone
+    by_model = strength >= blend.model_alone
+    by_both = (agreed >= blend.agree) & (rule > 0) & (strength > 0)
+    given = by_rule | by_model | by_both
+    origin = np.where(by_both | (by_rule & by_model), 3, np.where(by_model, 2, 1))
+    score = np.maximum(agreed, np.maximum(rule * by_rule, strength * by_model))
+    return given, score, origin
+
+
+def fit_blend(rule: np.ndarray, strength: np.ndarray, gold: np.ndarray,
+              relevance: np.ndarray, rule_relevant: np.ndarray, relevant: np.ndarray) -> Blend:
+    """The blend with the best mean of micro and macro F1 on these (out-of-fold) scores, then
+    the relevance cut with the best relevance accuracy."""
+    best, best_value = Blend(), -1.0
+    for model_alone, rule_alone, weight, agree in product(
+            (0.4, 0.5, 0.6, 0.7, 2.0), (0.6, 0.7, 0.8, 0.9, 2.0), (0.3, 0.5, 0.7),
+            np.arange(0.3, 0.71, 0.05)):
+        blend = Blend(model_alone, rule_alone, weight, float(round(agree, 2)))
+        value = sum(f1_summary(gold, blend_scores(rule, strength, blend)[0]))
+        if value > best_value + 1e-9:
+            best, best_value = blend, value
+    has_tag = blend_scores(rule, strength, best)[0].any(axis=1)
+    cuts = [c for c in np.arange(0.0, 0.96, 0.05)]
+    accuracy = [((has_tag & ((relevance >= c) | rule_relevant)) == relevant).mean() for c in cuts]
+    return Blend(**{**asdict(best), "relevance": float(round(cuts[int(np.argmax(accuracy))], 2))})
+
+
+class Tagger:
+    """Tags items with rules and, when given, a trained model; one model call per batch.
+
+    `detect_language(text) -> "sv" | "en" | "other"` is injected by the caller (the parse stage
+    owns language detection); without it, and without a `lang` per item, `lang` is "".
+    """
+
+    def __init__(self, taxonomy: Taxonomy, rules: RuleMatcher, model: TagModel | None = None,
+                 blend: Blend | None = None,
+                 detect_language: Callable[[str], str] | None = None):
+        self.taxonomy, self.rules, self.model = taxonomy, rules, model
+        self.tag_ids = tuple(tag.id for tag in taxonomy.tags)
+        self._priority = {tag.id: tag.priority for tag in taxonomy.tags}
+        stored = model.blend if model is not None and model.blend else {}
+        self.blend = blend or Blend(**{f.name: stored[f.name] for f in fields(Blend)
+                                       if f.name in stored})
+        self.detect_language = detect_language
+
+    def tag(self, title: str, text: str, source_tags=(), lang: str | None = None) -> TagDecision:
+        return self.tag_many([(title, text, source_tags, lang)])[0]
+
+    def tag_many(self, items) -> list[TagDecision]:
+        """Items are (title, text, source_tags) or (title, text, source_tags, lang).
+
+        TaggingError names the first item that could not be tagged; no decision is partial."""
+        prepared = [_prepare(index, item) for index, item in enumerate(items)]
+        if not prepared:
+            return []
+        hits, rule, rule_relevant = self._rule_scores(prepared)
+        given, score, origin, relevant, x = self._given(prepared, rule, rule_relevant)
+        return [self._decide(i, item, hits[i], given[i], score[i], origin[i], relevant[i], x)
+                for i, item in enumerate(prepared)]
+
+    def _rule_scores(self, prepared):
+        hits, relevant = [], np.zeros(len(prepared), bool)
+        for i, (title, text, _, _) in enumerate(prepared):
+            try:
+                hits.append(self.rules.match(title, text))
+                relevant[i] = bool(self.rules.relevance(title, text)) or \
+                    not self.taxonomy.relevance_keywords
+            except Exception as exc:  # noqa: BLE001 - reported per item, nothing kept
+                raise TaggingError(f"item {i} ('{title[:60]}'): the rules failed: {exc}") from exc
+        rule = np.array([[h[t].score if t in h else 0.0 for t in self.tag_ids] for h in hits])
+        return hits, rule.reshape(len(prepared), len(self.tag_ids)), relevant
+
+    def _given(self, prepared, rule: np.ndarray, rule_relevant: np.ndarray):
+        if self.model is None:
+            given = rule >= THRESHOLD
+            return given, rule, np.ones(rule.shape, int), rule_relevant, None
+        x, scores = self.model.score_matrix([(title, text) for title, text, _, _ in prepared])
+        strength = self._strength(scores)
+        given, score, origin = blend_scores(rule, strength, self.blend)
+        relevant = rule_relevant | (scores[:, -1] >= self.blend.relevance)
+        return given, score, origin, relevant, (x, scores, strength)
+
+    def _strength(self, scores: np.ndarray) -> np.ndarray:
+        """Model strength per taxonomy tag (0 for tags the model was not trained on)."""
+        known = {tag: j for j, tag in enumerate(self.model.tag_ids)}
+        thresholds = np.array(list(self.model.thresholds.values()))
+        strength = model_strength(scores[:, :-1], thresholds)
+        columns = [strength[:, known[t]] if t in known else np.zeros(len(scores))
+                   for t in self.tag_ids]
+        return np.column_stack(columns)
+
+    def _decide(self, i, item, hits, given, score, origin, relevant, x) -> TagDecision:
+        title, text, source_tags, lang = item
+        relevant = bool(relevant and given.any())
+        tags = {}
+        for j in np.flatnonzero(given) if relevant else ():
+            tag = self.tag_ids[j]
+            why = self._why(hits.get(tag), x, i, tag)
+            tags[tag] = TagScore(tag, round(float(score[j]), 4), why, ORIGINS[origin[j] - 1])
+        for tag in dict.fromkeys(source_tags):
+            why = "; ".join(filter(None, ["källans tagg", tags[tag].why if tag in tags else ""]))
+            tags[tag] = TagScore(tag, 1.0, why, "source")
+        ordered = sorted(tags.values(), key=lambda t: (-t.score, self._priority.get(t.id, 9)))
+        return TagDecision(relevant, tuple(ordered), lang or self._language(title, text))
+
+    def _why(self, hit, x, row: int, tag: str) -> str:
+        parts = []
+        if hit is not None and hit.terms:
+            parts.append("träffar: " + ", ".join(hit.terms[:5]))
+        if x is not None and tag in self.model.tag_ids:
+            features = self.model.explain(x[0], row, self.model.tag_ids.index(tag))
+            if features:
+                parts.append("modell: " + ", ".join(features))
+        return "; ".join(parts)
+
+    def _language(self, title: str, text: str) -> str:
+        if self.detect_language is None:
+            return ""
+        return self.detect_language(f"{title}\n{text[:5000]}")
+
+
+def _prepare(index: int, item) -> tuple[str, str, tuple[str, ...], str | None]:
+    try:
+        title, text, source_tags = item[0], item[1], item[2] if len(item) > 2 else ()
+        lang = item[3] if len(item) > 3 else None
+        title = clean_text(str(title or "")[: 2 * MAX_TITLE_CHARS])[:MAX_TITLE_CHARS]
+        text = clean_text(str(text or "")[: 2 * MAX_RULE_CHARS])[:MAX_RULE_CHARS]
+        return title, text, tuple(source_tags or ()), lang
+    except Exception as exc:  # noqa: BLE001
+        raise TaggingError(f"item {index}: cannot read title and text ({exc})") from exc
+
+
+def rule_matrix(rules: RuleMatcher, examples: list[LabelledText], tag_ids) -> tuple:
+    """Rule scores (rows: examples, columns: tag_ids) and whether a relevance keyword matched."""
+    hits = [rules.match(e.title, e.text) for e in examples]
+    scores = np.array([[h[t].score if t in h else 0.0 for t in tag_ids] for h in hits])
+    relevant = np.array([bool(rules.relevance(e.title, e.text)) or
+                         not rules.taxonomy.relevance_keywords for e in examples])
+    return scores.reshape(len(examples), len(tag_ids)), relevant
+
+
+def fit_tagger(taxonomy: Taxonomy, rules: RuleMatcher, examples: list[LabelledText],
+               now: datetime, model: TagModel | None = None,
+               detect_language: Callable[[str], str] | None = None
+               ) -> tuple[Tagger, TrainReport]:
+    """Train a model on `examples`, tune the blend on its out-of-fold scores, keep the blend with
+    the model, and return the Tagger that uses both."""
+    model = model or TagModel()
+    tag_ids = [tag.id for tag in taxonomy.tags]
+    report = model.train(examples, tag_ids, now)
+    rule, rule_relevant = rule_matrix(rules, examples, tag_ids)
+    strength = model_strength(report.oof_scores, np.array(list(model.thresholds.values())))
+    gold = np.array([[t in e.tags for t in tag_ids] for e in examples])
+    blend = fit_blend(rule, strength, gold, report.oof_relevance, rule_relevant,
+                      np.array([e.relevant for e in examples]))
+    model.blend = asdict(blend)
+    model.info.scores["blend"] = dict(model.blend)
+    return Tagger(taxonomy, rules, model, detect_language=detect_language), report

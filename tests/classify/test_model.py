@@ -1,0 +1,173 @@
+"""TagModel: features, training on a small synthetic set, thresholds, bytes round trip."""
+
+import json
+import random
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from scanner.classify.labels import LabelledText
+from scanner.classify.model import (
+    MAGIC,
+    ModelFormatError,
+    TagModel,
+    TextFeatures,
+    best_threshold,
+    clean_text,
+    grouped_folds,
+    model_text,
+)
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+TAGS = ["lasning", "digital", "pengar", "sallsynt"]
+TOPIC_WORDS = {
+    "lasning": "läsfrämjande bokcirkel högläsning författarbesök läslust sommarboken".split(),
+    "digital": "bankid e-tjänster surfplatta datorhjälp digitala mobilen".split(),
+    "pengar": "budgeten nedskärningar statsbidrag besparingar anslaget kostnader".split(),
+}
+OFF_TOPIC = "fotboll matchen målvakten trafiken vägarbete vädret regnet halkan".split()
+FILLER = "kommunen veckan arbetet under året också tillsammans många nya flera stora".split()
+
+
+def synthetic(n: int = 80, seed: int = 0) -> list[LabelledText]:
+    """Project-written toy items: topic words plus filler, six sources, some off-topic."""
+    rng, examples = random.Random(seed), []
+    for i in range(n):
+        tags = tuple(rng.sample(sorted(TOPIC_WORDS), rng.choice([1, 1, 2]))) if i % 5 else ()
+        pool = [w for t in tags for w in TOPIC_WORDS[t]] or OFF_TOPIC
+        title = " ".join(rng.sample(pool, 2) + rng.sample(FILLER, 2))
+        text = " ".join(rng.choice(pool) if rng.random() < 0.3 else rng.choice(FILLER)
+                        for _ in range(40))
+        examples.append(LabelledText(f"s{seed}-{i}", title, text, f"källa-{i % 6}", "sv", tags,
+                                     bool(tags), origin="bundled" if i % 2 else "human"))
+    return examples
+
+
+@pytest.fixture(scope="module")
+def trained():
+    model = TagModel()
+    report = model.train(synthetic(), TAGS, NOW)
+    return model, report
+
+
+def test_model_predicts_the_right_tags_on_new_items(trained):
+    model, _ = trained
+    fresh = synthetic(40, seed=7)
+    predictions = model.predict([(e.title, e.text) for e in fresh])
+    right = sum({t for t, s in p.items() if s.passed_threshold} == set(e.tags)
+                for p, e in zip(predictions, fresh))
+    assert right >= 36
+    relevance = model.relevance([(e.title, e.text) for e in fresh])
+    assert all((r >= model.relevance_threshold) == e.relevant for r, e in zip(relevance, fresh))
+
+
+def test_thresholds_are_tuned_per_tag_with_a_fallback_for_rare_tags(trained):
+    model, report = trained
+    assert set(model.thresholds) == set(TAGS) and report.thresholds == model.thresholds
+    assert model.thresholds["sallsynt"] == 0.5  # no positives: the fallback
+    tuned = [model.thresholds[t] for t in TOPIC_WORDS]
+    assert all(0.05 <= t <= 0.95 for t in tuned) and tuned != [0.5] * 3
+    assert report.oof_scores.shape == (80, len(TAGS)) and report.oof_relevance.shape == (80,)
+
+
+def test_best_threshold_cuts_between_the_scores_that_maximise_f1():
+    scores = np.array([0.9, 0.8, 0.7, 0.3, 0.2, 0.1])
+    assert best_threshold(scores, np.array([1, 1, 1, 0, 0, 0])) == pytest.approx(0.5)
+    assert best_threshold(scores, np.array([1, 1, 0, 1, 0, 0])) == pytest.approx(0.25)
+    assert best_threshold(scores, np.array([1, 0, 0, 0, 0, 0])) == 0.5  # too few positives
+
+
+def test_features_explain_a_passed_tag_with_its_words(trained):
+    model, _ = trained
+    scores = model.predict([("Bokcirkel och högläsning", "läslust bland barnen i kommunen")])[0]
+    assert scores["lasning"].passed_threshold
+    assert set(scores["lasning"].features) & {"bokcirkel", "högläsning", "läslust"}
+    assert all(0.0 <= s.score <= 1.0 for s in scores.values())
+
+
+def test_model_info_counts_labels_by_origin_and_keeps_cv_scores(trained):
+    model, report = trained
+    info = model.info
+    assert info.labels == 80 and info.label_sources == {"bundled": 40, "human": 40}
+    assert info.trained_at == NOW and info.version.startswith("tm1-")
+    assert info.scores["classifier"] == report.classifier
+    assert set(info.scores["candidates"]) == {"logreg", "svm"}
+    assert info.scores["cv_micro_f1"] > 0.8
+    assert set(info.scores["per_tag"]) == set(TAGS)
+
+
+def test_training_is_deterministic():
+    first, second = TagModel(), TagModel()
+    first.train(synthetic(40), TAGS, NOW)
+    second.train(synthetic(40), TAGS, NOW)
+    assert first.to_bytes() == second.to_bytes()
+
+
+def test_bytes_round_trip_predicts_the_same(trained):
+    model, _ = trained
+    copy = TagModel.from_bytes(model.to_bytes())
+    items = [(e.title, e.text) for e in synthetic(10, seed=3)] + [("", ""), ("Bara rubrik", "")]
+    assert copy.predict(items) == model.predict(items)
+    assert copy.info == model.info and copy.thresholds == model.thresholds
+
+
+def _with_header(data: bytes, **changes) -> bytes:
+    header_line, body = data[len(MAGIC):].split(b"\n", 1)
+    header = {**json.loads(header_line), **changes}
+    return MAGIC + json.dumps(header).encode() + b"\n" + body
+
+
+def test_bytes_of_another_version_are_refused_with_a_clear_message(trained):
+    data = trained[0].to_bytes()
+    with pytest.raises(ModelFormatError, match=r"scikit-learn 0\.1\.0.*retrain"):
+        TagModel.from_bytes(_with_header(data, sklearn="0.1.0"))
+    with pytest.raises(ModelFormatError, match=r"format version 99.*retrain"):
+        TagModel.from_bytes(_with_header(data, format_version=99))
+    with pytest.raises(ModelFormatError, match="not a scanner tag model"):
+        TagModel.from_bytes(b"\x80\x04garbage")
+
+
+def test_prediction_handles_empty_batches_and_odd_text(trained):
+    model, _ = trained
+    assert model.predict([]) == []
+    odd = [("", ""), ("<b>Bokcirkel</b>", "<script>x()</script>&amp; läslust"),
+           ("Rubrik", "ord " * 300_000)]
+    assert len(model.predict(odd)) == 3
+
+
+def test_word_features_match_scikit_learn_tfidf():
+    docs = [model_text(e.title, e.text) for e in synthetic(30)]
+    ours = TextFeatures().fit(docs)
+    reference = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2,
+                                token_pattern=r"\w+").fit(docs)
+    assert sorted(ours.terms) == sorted(reference.vocabulary_)
+    order = [reference.vocabulary_[t] for t in ours.terms]
+    expected = reference.transform(docs[:5]).toarray()[:, order]
+    words = ours.transform(docs[:5])[:, : len(ours.terms)].toarray()
+    assert np.allclose(words, expected, atol=1e-6)
+
+
+def test_char_features_see_compound_words_and_unseen_words():
+    features = TextFeatures(min_df=1).fit(["läsfrämjande insatser", "digital delaktighet"])
+    x = features.transform(["läsfrämjandeinsatsen", "okänt"])
+    chars = x[:, len(features.terms):]
+    assert chars[0].nnz > 5 and x[0, : len(features.terms)].nnz == 0
+    assert np.isclose(x.multiply(x).sum(axis=1).A1[0], 1.0)
+
+
+def test_model_text_weighs_the_title_and_truncates():
+    text = model_text("Rubrik", "a" * 50_000)
+    assert text.count("rubrik") == 3 and len(text) < 20_100
+    assert clean_text("<p>Läs&nbsp;mer</p>").split() == ["Läs", "mer"]
+    assert clean_text("BibliotekÃ¥ret i Ã¶ver") == "Bibliotekåret i över"
+
+
+def test_grouped_folds_keep_each_group_on_one_side():
+    groups = [f"g{i % 7}" for i in range(50)]
+    folds = grouped_folds(groups, 5)
+    assert len(folds) == 5
+    for train, test in folds:
+        assert not {groups[i] for i in train} & {groups[i] for i in test}
+    assert grouped_folds(["one"] * 5) == []
