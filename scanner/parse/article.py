@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import trafilatura
 from lxml import etree
 
 from scanner.models import Entry
@@ -103,6 +102,8 @@ def is_thin(entry: Entry, min_chars: int = THIN_CHARS) -> bool:
 
 
 def _trafilatura(tree: etree._Element, url: str, now: datetime | None):
+    import trafilatura  # here, not at the top: importing it takes half a second
+
     params = {"original_date": True, "extensive_search": False,
               "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
     if now is not None:

@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import lxml.html
-import trafilatura
 from lxml import etree
 
 from scanner.parse.dates import find_date_text
@@ -188,6 +187,8 @@ def main_text(root: etree._Element, url: str) -> str:
     """The page's main text, one paragraph a line: trafilatura on the page without its
     navigation, header, footer, forms and banners; the <main>/<article>/<body> text when
     trafilatura finds nothing or much less."""
+    import trafilatura  # here, not at the top: importing it takes half a second
+
     tree = strip_boilerplate(root)
     fallback = plain_text(tree)
     extracted = trafilatura.extract(tree, url=url, include_comments=False, include_tables=True,
