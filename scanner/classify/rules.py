@@ -1,0 +1,342 @@
+"""Explainable keyword rules: which taxonomy tags an item's title and text speak of, and why.
+
+`RuleMatcher(taxonomy)` compiles every keyword once into token indexes (exact words and their
+Snowball stems, prefixes, suffixes, infixes; phrases are checked from their first word), and
+remembers what each distinct token matched, so tagging costs about one dictionary lookup per
+distinct word of an item.
+
+Scoring, per tag: each distinct matched term gives evidence `TITLE_WEIGHT` when it is in the
+title, plus `1 + REPEAT·ln(n)` when it occurs n times in the text (scaled down for texts longer
+than `REFERENCE_TOKENS` words, so a passing mention in a long text counts less). A tag's
+evidence is the sum over its distinct terms and those of its children (children roll up),
+times the tag's `weight`; its score is `1 - exp(-RATE·evidence)`: one mention in the text
+≈ 0.39, one in the title ≈ 0.53, two distinct terms ≈ 0.63, three ≈ 0.78. So 0.5 is a
+sensible threshold: one term in the title or two in the text. An `exclude` term vetoes a tag
+and all its children.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections import Counter
+from collections.abc import KeysView
+from dataclasses import dataclass
+
+from scanner.classify.text import Atom, parse_keyword, stem, tokens
+from scanner.models import Taxonomy
+
+TITLE_WEIGHT = 1.5
+REPEAT = 0.3
+RATE = 0.5
+REFERENCE_TOKENS = 300
+THRESHOLD = 0.5
+CACHE_LIMIT = 300_000  # distinct tokens remembered before the cache starts over
+
+_HTML_TAG = re.compile(r"<[^<>]{0,1000}>")
+_KEYWORD, _EXCLUDE, _RELEVANCE = "keyword", "exclude", "relevance"
+_COMMON = frozenset(
+    "i och som för av på med till om det att en ett mer ny nya nytt e the of and in to a for on "
+    "mot alla andra vara kommer har är kan ska vill får sig sin sina från under efter eller men "
+    "när där hur vad nu också även mellan genom inom utan här samt uppdrag sverige sveriges "
+    "myndigheten medier miljoner kronor år tid arbete arbetet verksamhet stöd samhället".split())
+_COMMON_STARTS = ("bibliotek", "folkbibliotek", "digital", "svensk", "sverige", "tillgänglig",
+                  "information", "nationell", "stat", "kommun", "region", "bok", "böcker", "läs",
+                  "barn", "ung", "librar", "book", "read")
+
+Ref = tuple[int, int]  # (term index, word position in the term)
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """A tag the rules found: score 0..1 and the matched terms (as written in the YAML): why."""
+
+    tag: str
+    score: float
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Term:
+    owner: str  # tag id; "" for relevance terms
+    role: str  # keyword | exclude | relevance
+    label: str  # as written in taxonomy.yaml
+    atoms: tuple[Atom, ...]
+
+
+Units = dict[str, tuple[float, tuple[str, ...]]]  # unit -> (evidence, term labels)
+Evidence = dict[str, dict[str, Units]]  # role -> owner -> units
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """What one distinct token matches."""
+
+    unit: str  # its stem: words sharing a stem are one piece of evidence
+    singles: tuple[int, ...]  # one-word terms it matches
+    anchors: tuple[int, ...]  # phrases whose anchor (longest) word it can be
+    members: frozenset[Ref]  # every (term, position) it can stand for
+
+
+class RuleMatcher:
+    """Keyword rules of a taxonomy, compiled once; `match` and `relevance` per item."""
+
+    def __init__(self, taxonomy: Taxonomy):
+        self.taxonomy = taxonomy
+        self._terms = _compile_terms(taxonomy)
+        self._sizes = [len(term.atoms) for term in self._terms]
+        self._anchor = [_anchor(term.atoms) for term in self._terms]
+        self._keys = [(term.role, term.owner, term.label) for term in self._terms]
+        self._index = _TokenIndex(self._terms, self._anchor)
+        self._lineage = {tag.id: _lineage(taxonomy, tag.id) for tag in taxonomy.tags}
+        self._weights = {tag.id: tag.weight for tag in taxonomy.tags}
+        self._nested = any(tag.parent for tag in taxonomy.tags)
+        self._order = {tag.id: (tag.priority, i) for i, tag in enumerate(taxonomy.tags)}
+        self._last: tuple[str, str, Evidence] | None = None
+
+    def match(self, title: str, text: str) -> dict[str, RuleHit]:
+        """Every tag with evidence, best first; a child's hit is reported with its parent's."""
+        evidence = self._scan(title, text)
+        found = evidence.get(_KEYWORD, {})
+        vetoed = evidence.get(_EXCLUDE)
+        if vetoed or self._nested:
+            found = self._roll_up(found, set(vetoed or ()))
+        hits = [self._hit(tag_id, units) for tag_id, units in found.items()]
+        hits.sort(key=lambda hit: (-hit.score, self._order[hit.tag]))
+        return {hit.tag: hit for hit in hits if hit.score > 0}
+
+    def relevance(self, title: str, text: str) -> tuple[str, ...]:
+        """The relevance terms the item mentions (strongest first); () = not about libraries."""
+        return _ranked(self._scan(title, text).get(_RELEVANCE, {}).get("", {}))
+
+    def is_relevant(self, title: str, text: str) -> bool:
+        """True when a relevance term matches, or the taxonomy defines none."""
+        return not self.taxonomy.relevance_keywords or bool(self.relevance(title, text))
+
+    def tags(self, title: str, text: str, threshold: float = THRESHOLD) -> dict[str, RuleHit]:
+        """The hits at or above `threshold`, and none for an item that is not relevant."""
+        if not self.is_relevant(title, text):
+            return {}
+        return {tag: hit for tag, hit in self.match(title, text).items() if hit.score >= threshold}
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _scan(self, title: str, text: str) -> Evidence:
+        """The evidence of an item; the last item's is remembered (match + relevance scan once)."""
+        last = self._last
+        if last is not None and last[0] == title and last[1] == text:
+            return last[2]
+        title_words, text_words = _words(title), _words(text)
+        evidence = self._evidence(self._count(title_words), self._count(text_words),
+                                  len(text_words))
+        self._last = (title, text, evidence)
+        return evidence
+
+    def _count(self, words: list[str]) -> dict[tuple[int, str], int]:
+        """(term index, unit) -> occurrences in `words`."""
+        counts: dict[tuple[int, str], int] = {}
+        occurrences = Counter(words)
+        for word in self._index.matching(occurrences.keys()):
+            entry = self._index.active[word]
+            if entry.singles:
+                n = occurrences[word]
+                for term in entry.singles:
+                    key = (term, entry.unit)
+                    counts[key] = counts.get(key, 0) + n
+            if entry.anchors:
+                self._count_phrases(words, word, entry.anchors, counts)
+        return counts
+
+    def _count_phrases(self, words: list[str], word: str, terms: tuple, counts: dict) -> None:
+        """The phrases anchored on `word`, looked for around each place of it."""
+        hits, total = self._index.hits, len(words)
+        for place in _places(words, word):
+            for term in terms:
+                start = place - self._anchor[term]
+                end = start + self._sizes[term]
+                if start < 0 or end > total:
+                    continue
+                for position in range(self._sizes[term]):
+                    entry = hits.get(words[start + position])
+                    if entry is None or (term, position) not in entry.members:
+                        break
+                else:
+                    key = (term, hits[words[end - 1]].unit)
+                    counts[key] = counts.get(key, 0) + 1
+
+    def _evidence(self, title: dict, text: dict, text_tokens: int) -> Evidence:
+        """role -> owner -> {unit: (evidence, term labels)}."""
+        scale = min(1.0, math.sqrt(REFERENCE_TOKENS / max(1, text_tokens)))
+        slots: dict[tuple[str, str, str], list] = {}
+        for key in title.keys() | text.keys():
+            role, owner, label = self._keys[key[0]]
+            value = _unit_evidence(title.get(key, 0), text.get(key, 0), scale)
+            slot = slots.get((role, owner, key[1]))
+            if slot is None:
+                slots[(role, owner, key[1])] = [value, {label}]
+            else:
+                slot[0] = max(slot[0], value)
+                slot[1].add(label)
+        evidence: Evidence = {}
+        for (role, owner, unit), (value, labels) in slots.items():
+            units = evidence.setdefault(role, {}).setdefault(owner, {})
+            units[unit] = (value, tuple(sorted(labels)))
+        return evidence
+
+    def _roll_up(self, found: dict[str, Units], vetoed: set[str]) -> dict[str, Units]:
+        """Children's evidence added to their ancestors; vetoed tags (and their children) out."""
+        merged: dict[str, Units] = {}
+        for tag_id, units in found.items():
+            if vetoed.isdisjoint(self._lineage[tag_id]):
+                for ancestor in self._lineage[tag_id]:
+                    _merge(merged.setdefault(ancestor, {}), units)
+        return merged
+
+    def _hit(self, tag_id: str, units: Units) -> RuleHit:
+        evidence = sum(value for value, _ in units.values()) * self._weights[tag_id]
+        score = round(1.0 - math.exp(-RATE * evidence), 4)
+        return RuleHit(tag=tag_id, score=score, terms=_ranked(units))
+
+
+class _TokenIndex:
+    """Which terms a token matches, worked out once per distinct token and remembered."""
+
+    def __init__(self, terms: list[_Term], anchors: list[int]):
+        self.text: dict[str, list[Ref]] = {}
+        self.stem: dict[str, list[Ref]] = {}
+        self.prefix: dict[str, list[Ref]] = {}
+        self.suffix: dict[str, list[Ref]] = {}
+        self.infix: list[tuple[str, Ref]] = []
+        for term_index, term in enumerate(terms):
+            for position, atom in enumerate(term.atoms):
+                self._add(atom, (term_index, position))
+        self.prefix_lengths = sorted({len(key) for key in self.prefix})
+        self.suffix_lengths = sorted({len(key) for key in self.suffix})
+        self.sizes = [len(term.atoms) for term in terms]
+        self.anchors = anchors
+        self.seen: set[str] = set()  # every token looked up so far
+        self.hits: dict[str, _Entry] = {}  # the tokens among them that match something
+        self.active: dict[str, _Entry] = {}  # ... a one-word term or the anchor of a phrase
+
+    def _add(self, atom: Atom, ref: Ref) -> None:
+        if atom.kind == "word":
+            self.text.setdefault(atom.text, []).append(ref)
+            self.stem.setdefault(atom.stem, []).append(ref)
+        elif atom.kind == "prefix":
+            self.prefix.setdefault(atom.text, []).append(ref)
+        elif atom.kind == "suffix":
+            self.suffix.setdefault(atom.text, []).append(ref)
+        else:
+            self.infix.append((atom.text, ref))
+
+    def matching(self, words: KeysView[str]) -> set[str]:
+        """Those of `words` that match a one-word term or anchor a phrase (set operations in C;
+        a word never seen before is looked up once)."""
+        new = None if self.seen.issuperset(words) else words - self.seen
+        if new:
+            if len(self.seen) + len(new) > CACHE_LIMIT:
+                self.seen.clear()
+                self.hits.clear()
+                self.active.clear()
+                new = set(words)
+            for word in new:
+                self._learn(word)
+            self.seen |= new
+        return words & self.active.keys()
+
+    def _learn(self, word: str) -> None:
+        stemmed = stem(word)
+        refs = frozenset(self._find(word, stemmed))
+        if refs:
+            self.hits[word] = entry = _Entry(
+                stemmed, tuple(t for t, p in refs if p == 0 and self.sizes[t] == 1),
+                tuple(t for t, p in refs if self.sizes[t] > 1 and p == self.anchors[t]), refs)
+            if entry.singles or entry.anchors:
+                self.active[word] = entry
+
+    def _find(self, word: str, stemmed: str) -> list[Ref]:
+        found = [*self.text.get(word, ()), *self.stem.get(stemmed, ())]
+        for length in self.prefix_lengths:
+            if length > len(word):
+                break
+            found += self.prefix.get(word[:length], ())
+        for form in {word, stemmed}:
+            for length in self.suffix_lengths:
+                if length > len(form):
+                    break
+                found += self.suffix.get(form[-length:], ())
+        found += [ref for infix, ref in self.infix if infix in word]
+        return found
+
+
+def _compile_terms(taxonomy: Taxonomy) -> list[_Term]:
+    terms = [_Term("", _RELEVANCE, keyword, parse_keyword(keyword))
+             for keyword in taxonomy.relevance_keywords]
+    for tag in taxonomy.tags:
+        if tag.weight > 0:
+            terms += [_Term(tag.id, _KEYWORD, k, parse_keyword(k)) for k in tag.keywords]
+        terms += [_Term(tag.id, _EXCLUDE, k, parse_keyword(k)) for k in tag.exclude]
+    return terms
+
+
+def _anchor(atoms: tuple[Atom, ...]) -> int:
+    """The position of a phrase's rarest word, where the search for it starts: the longest,
+    whole words before wildcards, words everywhere in library news last. Only speed depends
+    on the choice."""
+    def rarity(atom: Atom) -> int:
+        common = atom.text in _COMMON or atom.text.startswith(_COMMON_STARTS)
+        return len(atom.text) + (4 if atom.kind == "word" else 0) - (50 if common else 0)
+
+    return max(range(len(atoms)), key=lambda i: rarity(atoms[i]))
+
+
+def _places(words: list[str], word: str):
+    """Every index of `word` in `words` (list.index does the scanning in C)."""
+    place = -1
+    while True:
+        try:
+            place = words.index(word, place + 1)
+        except ValueError:
+            return
+        yield place
+
+
+def _lineage(taxonomy: Taxonomy, tag_id: str) -> tuple[str, ...]:
+    """The tag and its ancestors, nearest first."""
+    chain = [tag_id]
+    while (parent := taxonomy.by_id(chain[-1]).parent) is not None and parent not in chain:
+        chain.append(parent)
+    return tuple(chain)
+
+
+def _words(text: str) -> list[str]:
+    """Folded tokens; markup that slipped through (tags, entities) is not taken for words."""
+    if not text:
+        return []
+    if "<" in text:
+        text = _HTML_TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return tokens(text)
+
+
+def _unit_evidence(in_title: int, in_text: int, scale: float) -> float:
+    evidence = TITLE_WEIGHT if in_title else 0.0
+    if in_text:
+        evidence += (1.0 + REPEAT * math.log(in_text)) * scale
+    return evidence
+
+
+def _merge(into: Units, units: Units) -> None:
+    for unit, (value, labels) in units.items():
+        if unit in into:
+            old_value, old_labels = into[unit]
+            value, labels = max(value, old_value), tuple(sorted({*old_labels, *labels}))
+        into[unit] = (value, labels)
+
+
+def _ranked(units: Units) -> tuple[str, ...]:
+    """Term labels, those of the strongest evidence first, each once."""
+    ordered = sorted(units.values(), key=lambda item: (-item[0], item[1]))
+    return tuple(dict.fromkeys(label for _, labels in ordered for label in labels))

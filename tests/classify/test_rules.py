@@ -1,0 +1,324 @@
+"""Keyword rules: Swedish-aware matching, scores, roll-up, vetoes, relevance, robustness."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from scanner.classify.rules import THRESHOLD, RuleHit, RuleMatcher
+from scanner.classify.taxonomy import load_taxonomy, parse_taxonomy_text
+from scanner.classify.text import fold, parse_keyword, stem, tokens
+
+ROOT = Path(__file__).resolve().parents[2]
+LABELLED = ROOT.parent / "shared" / "data" / "labelled.jsonl"
+
+SMALL = """\
+relevance:
+  keywords: ["*bibliotek*", läsning, "*böcker*"]
+tags:
+  - id: lasframjande
+    label_sv: Läsfrämjande
+    priority: 1
+    keywords: [läsfrämj*, högläsning, bokcirkel*]
+    children:
+      - id: bokstart
+        label_sv: Bokstart
+        keywords: [bokstart, små barns språkutveckling]
+  - id: utveckling
+    label_sv: Utveckling
+    priority: 2
+    keywords: ["*bibliotek*"]
+  - id: suffix
+    label_sv: Suffix
+    priority: 3
+    keywords: ["*bibliotek"]
+  - id: styrning
+    label_sv: Styrning
+    priority: 1
+    keywords: [nationell biblioteksstrategi, bibliotek, budget*, nedläggning*]
+  - id: trygghet
+    label_sv: Trygghet
+    priority: 2
+    keywords: [ordningsvakt*, hot mot personal*, stök*]
+    exclude: [censur*]
+  - id: spraket
+    label_sv: Språk
+    priority: 1
+    keywords: [språkcafé*, "*språk", modersmål]
+    exclude: [vetoord]
+    children:
+      - id: samiska
+        label_sv: Samiska
+        keywords: [samisk*]
+"""
+
+
+@pytest.fixture(scope="module")
+def matcher() -> RuleMatcher:
+    return RuleMatcher(parse_taxonomy_text(SMALL))
+
+
+@pytest.fixture(scope="module")
+def shipped() -> RuleMatcher:
+    return RuleMatcher(load_taxonomy(ROOT / "taxonomy.yaml"))
+
+
+def terms(hits: dict[str, RuleHit], tag: str) -> tuple[str, ...]:
+    return hits[tag].terms if tag in hits else ()
+
+
+# --- text helpers -----------------------------------------------------------------------------
+
+
+def test_fold_keeps_swedish_letters_and_drops_decoration():
+    assert fold("ÅÄÖ Läsfrämjande") == "åäö läsfrämjande"
+    assert fold("Café Sápmi naïve") == "cafe sapmi naive"
+    assert fold("Bøker på Ærø") == "böker på ärö"
+    assert fold("a\u030angstrom") == "ångstrom"  # decomposed å is composed first
+
+
+def test_tokens_split_on_punctuation_like_swedish_writing_does():
+    assert tokens("E-böcker, KB:s «nya» rapport – 2024!") == [
+        "e", "böcker", "kb", "s", "nya", "rapport", "2024"]
+    assert tokens("snake_case och\u00a0nbsp") == ["snake", "case", "och", "nbsp"]
+    assert tokens("☺ bok ☺") == ["bok"]
+    assert tokens("") == []
+
+
+def test_snowball_stems_swedish_inflections():
+    assert stem("biblioteken") == stem("bibliotekens") == stem("bibliotek") == "bibliotek"
+
+
+def test_parse_keyword_kinds():
+    kinds = [(atom.kind, atom.text) for atom in parse_keyword("Läsfrämj* *bibliotek* *plan e-bok*")]
+    assert kinds == [("prefix", "läsfrämj"), ("infix", "bibliotek"), ("suffix", "plan"),
+                     ("word", "e"), ("prefix", "bok")]
+
+
+# --- matching ---------------------------------------------------------------------------------
+
+
+def test_prefix_wildcard_matches_compounds(matcher):
+    hits = matcher.match("", "Kommunen satsar på läsfrämjandeinsatser i hela länet.")
+    assert terms(hits, "lasframjande") == ("läsfrämj*",)
+
+
+def test_infix_wildcard_matches_inside_compounds(matcher):
+    hits = matcher.match("", "Regionen ansvarar för folkbiblioteksutveckling.")
+    assert terms(hits, "utveckling") == ("*bibliotek*",)
+    assert "suffix" not in hits  # folkbiblioteksutveckling does not end in bibliotek
+
+
+def test_suffix_wildcard_matches_compounds_and_their_inflections(matcher):
+    for text in ("Folkbibliotek i Dalarna", "Folkbiblioteken i Dalarna",
+                 "Skolbibliotekens framtid"):
+        assert terms(matcher.match("", text), "suffix") == ("*bibliotek",), text
+
+
+def test_plain_word_matches_its_inflections_by_stem(matcher):
+    for text in ("Biblioteken öppnar", "Bibliotekens roll", "Ett bibliotek", "BIBLIOTEKET"):
+        assert "bibliotek" in terms(matcher.match("", text), "styrning"), text
+    assert "styrning" not in matcher.match("", "Bibliotekarien svarar")  # another word
+
+
+def test_phrase_matches_consecutive_words_in_any_inflection(matcher):
+    hits = matcher.match("", "Förslaget till nationella biblioteksstrategi lämnades i dag.")
+    assert "nationell biblioteksstrategi" in terms(hits, "styrning")
+    for text in ("En nationell plan för biblioteksstrategi", "Biblioteksstrategi, nationell"):
+        assert "nationell biblioteksstrategi" not in terms(matcher.match("", text), "styrning")
+
+
+def test_phrase_with_wildcard_and_repeats(matcher):
+    text = "Hot mot personalen ökar. Hot mot personal är ett problem."
+    hits = matcher.match("", text)
+    assert terms(hits, "trygghet") == ("hot mot personal*",)
+    once = matcher.match("", "Hot mot personalen ökar.")["trygghet"].score
+    assert hits["trygghet"].score > once
+
+
+def test_case_and_swedish_letters(matcher):
+    assert "lasframjande" in matcher.match("LÄSFRÄMJANDE", "")
+    assert "lasframjande" not in matcher.match("lasframjande", "")  # ä is not a
+    assert terms(matcher.match("", "Språkcafe varje tisdag"), "spraket") == ("språkcafé*",)
+    assert terms(matcher.match("", "Modersmålet och modersmål"), "spraket") == ("modersmål",)
+
+
+def test_exclude_vetoes_the_tag(matcher):
+    text = "Ordningsvakter på biblioteket efter stök."
+    assert matcher.match("", text)["trygghet"].score > 0.5
+    assert "trygghet" not in matcher.match("", text + " Debatten gäller censur av böcker.")
+    assert "trygghet" not in matcher.match("Censuren", text)
+
+
+def test_children_roll_up_and_both_are_reported(matcher):
+    hits = matcher.match("Bokstart i Västernorrland", "Bokstart stöder små barns språkutveckling.")
+    assert {"bokstart", "lasframjande"} <= hits.keys()
+    assert hits["lasframjande"].terms == hits["bokstart"].terms
+    assert set(hits["bokstart"].terms) == {"bokstart", "små barns språkutveckling"}
+    assert hits["lasframjande"].score == hits["bokstart"].score
+
+
+def test_parent_adds_its_own_evidence_to_the_childs(matcher):
+    hits = matcher.match("", "Bokstart och högläsning för de minsta.")
+    assert hits["lasframjande"].score > hits["bokstart"].score
+    assert set(hits["lasframjande"].terms) == {"bokstart", "högläsning"}
+
+
+def test_a_parents_veto_covers_its_children(matcher):
+    hits = matcher.match("", "Samisk litteratur och språkcafé. Vetoord.")
+    assert "spraket" not in hits and "samiska" not in hits
+    hits = matcher.match("", "Samisk litteratur och språkcafé.")
+    assert {"spraket", "samiska"} <= hits.keys()
+
+
+def test_title_weighs_more_than_text(matcher):
+    in_title = matcher.match("Budgeten för biblioteken", "")["styrning"]
+    in_text = matcher.match("", "Budgeten för biblioteken")["styrning"]
+    assert in_title.score > in_text.score
+    assert matcher.match("Nedläggning hotar", "")["styrning"].score >= THRESHOLD
+    assert matcher.match("", "nedläggning hotar")["styrning"].score < THRESHOLD
+
+
+def test_distinct_terms_weigh_more_than_one_repeated(matcher):
+    repeated = matcher.match("", "budget budget budget")["styrning"].score
+    distinct = matcher.match("", "budget nedläggning bibliotek")["styrning"].score
+    assert 0 < repeated < distinct < 1
+    assert matcher.match("", "budget")["styrning"].score < repeated
+
+
+def test_words_sharing_a_stem_count_once_across_keywords(matcher):
+    one = matcher.match("", "biblioteket")["utveckling"].score
+    assert matcher.match("", "biblioteket biblioteken")["utveckling"].score < 2 * one
+
+
+def test_scores_are_between_zero_and_one_and_sorted(matcher):
+    text = " ".join(["budget nedläggning bibliotek nationell biblioteksstrategi"] * 50)
+    hits = matcher.match("Budget och nedläggning", text)
+    assert all(0 < hit.score <= 1 for hit in hits.values())
+    scores = [hit.score for hit in hits.values()]
+    assert scores == sorted(scores, reverse=True)
+    assert isinstance(next(iter(hits.values())), RuleHit)
+
+
+# --- relevance --------------------------------------------------------------------------------
+
+
+def test_relevance_terms_and_gating(matcher):
+    assert matcher.relevance("Biblioteket byggs om", "") == ("*bibliotek*",)
+    assert matcher.relevance("Vägarbete på riksväg 70", "Trafiken leds om i två veckor.") == ()
+    assert not matcher.is_relevant("Budget för vägar", "Kommunen lägger budget på vägar.")
+    assert matcher.tags("Budget för vägar", "Kommunen lägger budget och nedläggning.") == {}
+    assert "styrning" in matcher.tags("Budget för biblioteken", "nedläggning av bibliotek")
+
+
+def test_without_relevance_keywords_everything_is_relevant():
+    bare = RuleMatcher(parse_taxonomy_text(dedent("""\
+        tags:
+          - {id: mik, label_sv: MIK, priority: 2, keywords: [källkritik*]}
+        """)))
+    assert bare.is_relevant("Vad som helst", "")
+    assert "mik" in bare.tags("Källkritik", "källkritiska frågor")
+
+
+def test_weight_zero_turns_a_tags_rules_off():
+    off = RuleMatcher(parse_taxonomy_text(dedent("""\
+        tags:
+          - {id: mik, label_sv: MIK, priority: 2, keywords: [källkritik*], weight: 0}
+          - {id: demokrati, label_sv: D, priority: 1, keywords: [censur*], weight: 2}
+        """)))
+    hits = off.match("Källkritik", "censur")
+    assert "mik" not in hits
+    assert hits["demokrati"].score > 0.6
+
+
+# --- robustness -------------------------------------------------------------------------------
+
+
+def test_empty_and_title_only_items(matcher):
+    assert matcher.match("", "") == {}
+    assert matcher.relevance("", "") == ()
+    assert matcher.tags("", "") == {}
+    assert "lasframjande" in matcher.match("Läsfrämjande i Kalmar", "")
+
+
+def test_html_looking_text_is_read_as_text(matcher):
+    text = ('<p class="ingress">Kommunen inför <b>ordningsvakter</b> på '
+            '<a href="https://example.se/censur">biblioteket</a> &amp; fritidsgården.</p>')
+    hits = matcher.match("", text)
+    assert "trygghet" in hits  # the link target is not a word of the text: no veto
+    assert matcher.relevance("", text) == ("*bibliotek*",)
+
+
+def test_a_megabyte_of_text_is_fast_and_counts_less_per_mention(matcher):
+    filler = "Vi ses på torsdag när kören övar i församlingshemmet. " * 20_000
+    big = "Nedläggning av biblioteket diskuteras. " + filler
+    assert len(big) > 1_000_000
+    start = time.perf_counter()
+    hits = matcher.match("", big)
+    assert time.perf_counter() - start < 5
+    assert hits["styrning"].score < matcher.match("", "Nedläggning av biblioteket.")[
+        "styrning"].score
+
+
+def test_many_different_items_reuse_the_token_cache(matcher):
+    for number in range(2000):
+        matcher.match(f"Nyhet {number}", f"Budget nummer {number} för biblioteket")
+    assert matcher.match("", "budget")["styrning"].score > 0
+
+
+# --- the shipped taxonomy on texts written for these tests ------------------------------------
+
+EXAMPLES = [
+    ("Två biblioteksfilialer läggs ner", "Kommunen måste spara pengar och föreslår att "
+     "filialerna stängs. Kulturnämnden beslutar i mars om budgeten.", {"styrning-finansiering"}),
+    ("Nu kan fler låna talböcker", "Biblioteket hjälper dig att bli användare av Legimus. "
+     "Talböcker är till för dig med läsnedsättning, till exempel dyslexi.", {"tillganglighet"}),
+    ("Språkcafé för nyanlända", "Varje onsdag träffas vi på biblioteket och pratar svenska. "
+     "Alla som vill öva svenska som andraspråk är välkomna.", {"sprak-minoriteter"}),
+    ("Lär dig känna igen desinformation", "Biblioteket bjuder in till en kväll om källkritik "
+     "och falska nyheter i sociala medier.", {"mik"}),
+    ("Biblioteket blir meröppet", "Från hösten kan du besöka biblioteket med lånekort och "
+     "pinkod även när personalen har gått hem; öppettiderna utökas till 7–22.",
+     {"verksamhetsutveckling"}),
+    ("Få hjälp med BankID och e-tjänster", "Digitalhjälpen på biblioteket hjälper dig som "
+     "vill bli säkrare på mobilt BankID, Swish och kommunens e-tjänster.",
+     {"digital-delaktighet"}),
+    ("Biblioteket i totalförsvaret", "Hur ska folkbiblioteken arbeta med beredskap och "
+     "krisberedskap inför höjd beredskap?", {"beredskap"}),
+    ("Ordningsvakter på stadsbiblioteket", "Efter flera fall av hot och våld mot personalen "
+     "anställs ordningsvakter på kvällarna.", {"trygghet"}),
+    ("Sommarboken lockade 400 barn", "Under sommarlovet läste barnen i kommunen tusentals "
+     "böcker. Läsfrämjande verksamhet för barn och unga är prioriterad.",
+     {"barn-unga", "lasframjande"}),
+]
+
+
+@pytest.mark.parametrize("title, text, expected", EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_shipped_taxonomy_tags_typical_items(shipped, title, text, expected):
+    assert expected <= set(shipped.tags(title, text))
+
+
+@pytest.mark.parametrize("title, text", [
+    ("Vägarbete på E4 vid Gävle", "Trafiken leds om under två veckor medan bron repareras."),
+    ("Matchen slutade 2–1", "Hemmalaget avgjorde i slutminuten inför 3 000 åskådare."),
+    ("Road works in the city centre", "Traffic will be diverted for two weeks."),
+])
+def test_shipped_taxonomy_leaves_unrelated_items_untagged(shipped, title, text):
+    assert shipped.relevance(title, text) == ()
+    assert shipped.tags(title, text) == {}
+
+
+@pytest.mark.skipif(not LABELLED.is_file(), reason="labelled data (../shared/data) not present")
+def test_rules_alone_on_the_labelled_items_stay_good(shipped):
+    rows = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines()]
+    tp = fp = fn = 0
+    for row in rows:
+        predicted, gold = set(shipped.tags(row["title"], row["text"])), set(row["tags"])
+        tp, fp, fn = tp + len(predicted & gold), fp + len(predicted - gold), fn + len(gold - predicted)
+    micro = 2 * tp / (2 * tp + fp + fn)
+    assert micro >= 0.70, f"rules-alone micro-F1 dropped to {micro:.3f}"
+    assert sum(shipped.is_relevant(row["title"], row["text"]) for row in rows) >= 0.95 * len(rows)

@@ -1,0 +1,87 @@
+"""Language detection: Swedish, English or other, on titles and long texts."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from scanner.parse.language import detect_language
+
+
+@pytest.mark.parametrize("text", [
+    "Nu ökar läsningen bland barn och unga",
+    "Biblioteket är stängt under påsken",
+    "Digital delaktighet",
+    "Meröppna bibliotek",
+    "Bokstart 10 år",
+    "Stadsbiblioteket",
+    "Regional biblioteksplan 2025–2028",
+    "Ny rapport om utlån och besök",
+    "E-boken kryssar i motvind",
+    "SPRÅKCAFÉ PÅ BIBLIOTEKET",
+])
+def test_swedish_titles(text):
+    assert detect_language(text) == "sv"
+
+
+@pytest.mark.parametrize("text", [
+    "Libraries in decline",
+    "Public Library Manifesto",
+    "Reading promotion for children",
+    "The library is closed over Easter",
+    "Empty words about freedom of speech",
+])
+def test_english_titles(text):
+    assert detect_language(text) == "en"
+
+
+@pytest.mark.parametrize("text", [
+    "Biblioteket er åpent i dag og har mange nye bøker til utlån",  # Norwegian
+    "Biblioteket er åbent i dag, og der er kommet mange nye bøger",  # Danish
+    "Kirjasto on avoinna tänään ja se on myös avoinna huomenna",  # Finnish
+    "Die Bibliothek ist heute geschlossen und öffnet wieder am Montag",  # German
+])
+def test_neighbouring_languages_are_other(text):
+    assert detect_language(text) == "other"
+
+
+def test_long_swedish_and_english_texts():
+    swedish = ("Regionbiblioteket bjuder in alla folkbibliotek i länet till en dag om "
+               "läsfrämjande arbete. Vi pratar om hur man når barn och unga som inte läser "
+               "på fritiden, och om vad forskningen säger om läsförståelse. ") * 40
+    english = ("The regional library invites every public library in the county to a day about "
+               "reading promotion. We will talk about how to reach children who do not read "
+               "in their spare time, and about what research says. ") * 40
+    assert detect_language(swedish) == "sv"
+    assert detect_language(english) == "en"
+
+
+def test_mixed_text_goes_by_the_majority():
+    text = ("Biblioteket har en ny hemsida. Där finns alla evenemang och du kan låna om dina "
+            "böcker. Read more in English on our website.")
+    assert detect_language(text) == "sv"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "2024-05-01", "!!! ???", "12 345"])
+def test_no_letters_means_no_language(text):
+    assert detect_language(text) == "other"
+    assert detect_language(text, default="sv") == "sv"
+
+
+def test_default_is_used_only_when_nothing_can_be_judged():
+    assert detect_language("xyzzy", default="sv") == "sv"
+    assert detect_language("Läsning och litteratur", default="en") == "sv"
+
+
+def test_a_megabyte_reads_only_the_start_and_is_fast():
+    text = "Det här är en svensk text om biblioteket och dess böcker. " * 20_000
+    start = time.perf_counter()
+    assert detect_language(text) == "sv"
+    assert time.perf_counter() - start < 0.5
+
+
+def test_html_and_urls_do_not_confuse_it():
+    text = ('<p>Läs mer om <a href="https://www.example.com/the-library">biblioteket</a> '
+            'och våra öppettider.</p>')
+    assert detect_language(text) == "sv"
