@@ -8,6 +8,7 @@ connection; permanent ones (5xx) are reported for that recipient and the others 
 
 from __future__ import annotations
 
+import secrets
 import smtplib
 import ssl
 import time
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Literal
 
 from scanner.digest.definitions import Recipient
@@ -109,7 +110,7 @@ def build_message(rendered: RenderedDigest, recipient: Recipient, sender: str,
     message["From"] = sender
     message["To"] = formataddr((recipient.name, recipient.email))
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(rendered.content.digest_id, domain=message_id_domain)
+    message["Message-ID"] = message_id(now, message_id_domain)
     message["List-Unsubscribe"] = f"<{list_unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["List-Id"] = f"{rendered.content.title} <{rendered.content.digest_id}." \
@@ -118,6 +119,11 @@ def build_message(rendered: RenderedDigest, recipient: Recipient, sender: str,
     message.add_alternative(rendered.html, subtype="html", charset="utf-8",
                             cte="quoted-printable")
     return message
+
+
+def message_id(now: datetime, domain: str) -> str:
+    """A short unique Message-ID (short, so the header is never folded): <time.random@domain>."""
+    return f"<{int(now.timestamp())}.{secrets.token_hex(8)}@{domain}>"
 
 
 def send_messages(messages: Sequence[OutgoingMessage], config: SmtpConfig,

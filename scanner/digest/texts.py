@@ -20,7 +20,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "rising_line": "{count} nyheter den här veckan, i snitt {average} per vecka tidigare",
         "failing": "Källor med problem",
         "failing_intro": "De här källorna kunde inte hämtas. Kontrollera adressen i "
-                         "sources.yaml eller kör `scanner sources check`.",
+                         "sources.yaml eller kör kommandot scanner sources check.",
         "failing_none": "Alla källor hämtades utan problem den här veckan.",
         "failing_streak": "{count} misslyckade hämtningar i rad",
         "failing_last_ok": "senast hämtad {date}",
@@ -61,7 +61,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "rising_line": "{count} items this week, {average} a week on average before",
         "failing": "Sources with problems",
         "failing_intro": "These sources could not be fetched. Check their address in "
-                         "sources.yaml or run `scanner sources check`.",
+                         "sources.yaml or run the command scanner sources check.",
         "failing_none": "Every source was fetched without problems this week.",
         "failing_streak": "{count} failed fetches in a row",
         "failing_last_ok": "last fetched {date}",

@@ -106,7 +106,7 @@ def _verify(token: str, secret: str | bytes, kind: str) -> list[str]:
     payload, dot, signature = (token or "").strip().partition(".")
     if not dot or not _BASE64URL.match(payload) or not _BASE64URL.match(signature):
         raise TokenError("the link is not a digest link (its token has no signature)")
-    if not hmac.compare_digest(_unb64(signature), _mac(secret, payload)):
+    if not hmac.compare_digest(signature, _b64(_mac(secret, payload))):  # canonical text
         raise TokenError("the link's signature does not match: it was changed, or it was signed "
                          "with another SCANNER_SECRET_KEY")
     found, *fields = _unb64(payload).decode("utf-8").split("\n")
