@@ -19,6 +19,7 @@ import copy
 import difflib
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ from scanner.parse.text import clean_line, decode_body, html_to_text, tidy_lines
 
 CHANGE_THRESHOLD = 0.02  # share of words; below it only a new sentence makes a change
 SUMMARY_LINES = 5
+LONG_STRETCH_WORDS = 4000  # a changed stretch longer than this is compared as bags of words
+MAX_PAIRINGS = 2500  # changed paragraphs old x new; more is a rewrite, not edits
 QUOTE_CHARS = 160
 _FEED_START = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:rdf)\b",
                          re.I | re.S)
@@ -281,8 +284,8 @@ def page_change(old_text: str | None, new: PageText,
     if page_fingerprint(old_text) == new.fingerprint:
         return None
     old_lines, new_lines = _paragraphs(old_text), _paragraphs(new.text)
-    ratio = _changed_ratio(old_lines, new_lines)
-    added, removed, changed = _paragraph_diff(old_lines, new_lines)
+    added, removed, changed, changed_words = _paragraph_diff(old_lines, new_lines)
+    ratio = changed_words / max(_word_count(old_lines), _word_count(new_lines), 1)
     if ratio < threshold and not added and not removed and not _new_sentences(changed):
         return None
     return PageChange(summary=_summary(added, removed, changed, ratio), ratio=round(ratio, 4),
@@ -295,35 +298,49 @@ def _paragraphs(text: str) -> list[tuple[str, str]]:
     return [(norm, line) for norm, line in pairs if norm]
 
 
-def _changed_ratio(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> float:
-    old_words = " ".join(n for n, _ in old).split()
-    new_words = " ".join(n for n, _ in new).split()
-    matcher = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
-    same = sum(block.size for block in matcher.get_matching_blocks())
-    return 1.0 - same / max(len(old_words), len(new_words), 1)
+def _word_count(lines: list[tuple[str, str]]) -> int:
+    return sum(len(norm.split()) for norm, _ in lines)
 
 
-def _paragraph_diff(old, new) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-    """Paragraphs added, removed, and (old, new) sentence pairs that were edited."""
+def _paragraph_diff(old, new) -> tuple[list[str], list[str], list[tuple[str, str]], int]:
+    """Paragraphs added, removed, (old, new) sentence pairs that were edited, and how many
+    words changed. Paragraphs are matched first, words only within the changed stretches, so
+    a long page costs little."""
     added: list[str] = []
     removed: list[str] = []
     changed: list[tuple[str, str]] = []
+    changed_words = 0
     matcher = difflib.SequenceMatcher(None, [n for n, _ in old], [n for n, _ in new],
                                       autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             continue
+        changed_words += _changed_words(old[i1:i2], new[j1:j2])
         pairs, lone_old, lone_new = _pair_up(old[i1:i2], new[j1:j2])
         removed += lone_old
         added += lone_new
         for old_line, new_line in pairs:
             changed += _sentence_edits(old_line, new_line)
-    return added, removed, changed
+    return added, removed, changed, changed_words
+
+
+def _changed_words(old, new) -> int:
+    """Words not kept in order; for a long rewritten stretch, words not kept at all (cheap)."""
+    old_words = " ".join(n for n, _ in old).split()
+    new_words = " ".join(n for n, _ in new).split()
+    if len(old_words) + len(new_words) > LONG_STRETCH_WORDS:
+        same = sum((Counter(old_words) & Counter(new_words)).values())
+    else:
+        matcher = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
+        same = sum(block.size for block in matcher.get_matching_blocks())
+    return max(len(old_words), len(new_words)) - same
 
 
 def _pair_up(old, new) -> tuple[list[tuple[str, str]], list[str], list[str]]:
     """Each new paragraph with its most similar old one (similarity >= 0.5), the rest alone."""
     pairs, used = [], set()
+    if len(old) * len(new) > MAX_PAIRINGS:  # a rewritten page: no use pairing paragraphs
+        return [], [line for _, line in old], [line for _, line in new]
     for norm, line in new:
         scores = [(_similar(norm, o_norm), i) for i, (o_norm, _) in enumerate(old) if i not in used]
         best = max(scores, default=(0.0, -1))
@@ -354,7 +371,8 @@ def _new_sentences(changed: list[tuple[str, str]]) -> bool:
 
 
 def _similar(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False).ratio()
+    matcher = difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False)
+    return matcher.ratio() if matcher.quick_ratio() >= 0.5 else 0.0
 
 
 def _similar_letters(a: str, b: str) -> float:
