@@ -135,8 +135,10 @@ def detect_wall(root: etree._Element) -> str | None:
     """"login_wall" or "cookie_wall" when the page is that and little else (WALL_MESSAGES)."""
     text = visible_text(root)
     words = len(text.split())
-    if root.xpath("//input[@type='password']") and words < 400:
-        return "login_wall"
+    forms = root.xpath("//form[.//input[@type='password']]")
+    outside = words - sum(len(visible_text(form).split()) for form in forms)
+    if (forms or root.xpath("//input[@type='password']")) and outside < 150:
+        return "login_wall"  # a password box beside real content (a sidebar login) is no wall
     if words < 150 and _LOGIN_TEXT.search(text) and root.xpath("//form"):
         return "login_wall"
     boxes = root.xpath(f"//*[re:test(@id, '{_BOX_WORDS}', 'i') or "

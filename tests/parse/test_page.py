@@ -153,3 +153,11 @@ def test_a_short_page_without_an_article_still_has_text():
 def test_windows_1252_page_text():
     result = extract_page_text((PAGES / "windows-1252-odeklarerad.html").read_bytes(), {}, URL)
     assert "Läsfrämjande för äldre" in result.text and "Särna" in result.text
+
+
+def test_a_sidebar_login_box_beside_content_is_no_wall():
+    body = (PAGES / "strategi-v1.html").read_text("utf-8").replace(
+        "</main>", '<div class="intranet"><form><label>Lösenord</label>'
+        '<input type="password" name="pw"><button>Logga in</button></form></div></main>')
+    result = extract_page_text(body.encode(), HTML, URL)
+    assert not result.failed and "Prioriterade områden" in result.text
