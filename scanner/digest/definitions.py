@@ -44,7 +44,7 @@ ENVIRONMENT_KEYS = {  # keys people put in YAML that belong in the environment
 }
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 _WINDOW = re.compile(r"^(\d+)\s*(d|w|h)$", re.IGNORECASE)
 _ISO_WINDOW = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?$", re.IGNORECASE)
@@ -94,6 +94,9 @@ def _check_slug(what: str):
 
 
 def _check_email(value: str) -> str:
+    if not value.isascii():
+        raise invalid(f"'{value}' has letters outside a-z; not every mail server accepts such "
+                      "addresses — write the plain form, e.g. asa.oberg@example.se")
     if not _EMAIL.match(value):
         raise invalid(f"'{value}' is not an email address; write it like anna.berg@example.se "
                       "(name and address go in separate keys, `name:` and `email:`)")

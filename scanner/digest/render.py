@@ -163,7 +163,7 @@ class _Links:
 def _entry_view(entry: DigestEntry, s: dict, lang: str, links: _Links) -> dict:
     names = ", ".join(entry.also_reported_by)
     return {
-        "title": entry.title, "url": entry.url, "summary": entry.summary,
+        "title": entry.title, "url": _web_link(entry.url), "summary": entry.summary,
         "source_date": s["source_date"].format(
             source=entry.source_name, date=format_date(entry.published, lang, weekday=False)),
         "tags": list(entry.tags), "why": entry.why,
@@ -171,6 +171,11 @@ def _entry_view(entry: DigestEntry, s: dict, lang: str, links: _Links) -> dict:
         "relevant_url": links.feedback(entry.item_id, "relevant"),
         "not_relevant_url": links.feedback(entry.item_id, "inte-relevant"),
     }
+
+
+def _web_link(url: str | None) -> str | None:
+    """Only http(s) links go into the email; anything else is shown without a link."""
+    return url if url and url.lower().startswith(("https://", "http://")) else None
 
 
 def _section_view(section, s: dict, lang: str, links: _Links) -> dict:

@@ -91,6 +91,13 @@ def test_every_problem_is_reported_at_once_with_line_key_and_hint():
     ]
 
 
+def test_an_address_with_swedish_letters_gets_a_hint():
+    problems = problems_of("title: T\nrecipients:\n  - {name: Åsa, email: åsa.öberg@example.se}\n")
+    assert problems == ["digests/chefer.yaml:3: recipients[0].email: 'åsa.öberg@example.se' has "
+                        "letters outside a-z; not every mail server accepts such addresses — "
+                        "write the plain form, e.g. asa.oberg@example.se"]
+
+
 def test_a_recipient_listed_twice():
     problems = problems_of("title: T\nrecipients:\n  - {name: A, email: a@example.se}\n"
                            "  - {name: B, email: A@Example.se}\n")

@@ -189,6 +189,15 @@ def test_a_huge_week_is_trimmed_below_gmails_clipping_size():
                                             f"{content.entry_count} nyheter")
 
 
+def test_only_web_links_are_linked():
+    odd = [item(1, "kb", "Länk som inte är en webbadress", "", at(2), {"demokrati": 0.9})]
+    odd[0] = dataclasses.replace(odd[0], url="javascript:alert(1)")
+    digest = rendered(items=odd)
+    assert "javascript:" not in digest.html and "javascript:" not in digest.text
+    assert "<h3>Länk som inte är en webbadress</h3>" in re.sub(r' style="[^"]*"', "",
+                                                              digest.html)
+
+
 def test_a_recipient_name_with_markup_is_escaped():
     sneaky = Recipient("<b>Anna</b>", "anna+<x>@example.se")
     digest = rendered(MANAGERS, sneaky)

@@ -3,7 +3,7 @@
 import dataclasses
 from datetime import datetime, timedelta, timezone
 
-from scanner.digest.definitions import DigestDefinition, Recipient
+from scanner.digest.definitions import Recipient
 from scanner.digest.rank import RankInputs, rank_story
 from scanner.digest.select import build_digest, digest_window
 from scanner.digest.text import split_sentences, summarise
