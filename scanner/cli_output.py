@@ -66,6 +66,8 @@ def _print_problems(out: Console, report) -> None:
             out.print(f"[red]✗[/red] {r.message}", markup=True)
         for warning in r.warnings[:5]:
             out.print(f"  warning: {warning}", markup=False)
+    for note in report.notes:
+        out.print(f"[yellow]![/yellow] {note}", markup=True)
     for source_id, new_url in report.moved:
         out.print(f"moved: {source_id} has moved permanently to {new_url} — "
                   "update its url in sources.yaml", markup=False)

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scanner import config
 from scanner.cycle import ParsePool, ScanCycle, items_from
-from scanner.errors import UnknownSourceError
+from scanner.errors import ConfigError, UnknownSourceError
 from scanner.fetch import Fetcher
 from scanner.models import (
     ArchivedItem, FetchResult, Item, ParseResult, Source, SourceHealth, SourceScanResult,
@@ -20,10 +21,15 @@ from scanner.parse.feed import parse_feed
 from scanner.settings import Settings
 from scanner.store import Store
 
+if TYPE_CHECKING:
+    from scanner.classify import Tagger
+    from scanner.tagging import TaggerSpec
+
 @dataclass(frozen=True)
 class ScanReport:
     results: tuple[SourceScanResult, ...]
     moved: tuple[tuple[str, str], ...] = ()  # (source id, new URL) after permanent redirects
+    notes: tuple[str, ...] = ()  # problems of the whole cycle, e.g. an invalid taxonomy.yaml
 
     @property
     def exit_code(self) -> int:
@@ -98,7 +104,11 @@ class Scanner:
         now = now or utc_now()
         chosen = self.select_sources(source_ids, all_sources, now)
         states = self.store.load_states()
-        with ParsePool(self.settings, len(chosen)) as parser:
+        notes: list[str] = []
+        # Before fetching: loading (or, once per machine, training) the tagger inside the fetch
+        # loop would stall the fetches in flight.
+        spec = self._tagger_for_scan(now, notes) if chosen else None
+        with ParsePool(self.settings, len(chosen), spec) as parser:
             cycle = ScanCycle(self.store, self.settings, {s.id: s for s in chosen}, states, now,
                               parser, on_result)
             fetched = asyncio.run(self._fetch_all([(s, states.get(s.id)) for s in chosen], now,
@@ -106,7 +116,30 @@ class Scanner:
             results = cycle.finish()
         moved = tuple((f.source_id, f.moved_to) for f in fetched if f.moved_to)
         order = {s.id: n for n, s in enumerate(chosen)}
-        return ScanReport(tuple(sorted(results, key=lambda r: order[r.source_id])), moved)
+        return ScanReport(tuple(sorted(results, key=lambda r: order[r.source_id])), moved,
+                          tuple(notes))
+
+    def tagger_spec(self, now: datetime | None = None) -> TaggerSpec:
+        """taxonomy.yaml with the newest trained model, else the bootstrap model."""
+        from scanner.tagging import TaggerSpec, bootstrap_spec, taxonomy_path
+        path = taxonomy_path(self.settings.config_dir)
+        stored = self.store.latest_model()
+        if stored is not None:
+            return TaggerSpec(str(path), stored.model, stored.version)
+        return bootstrap_spec(path, self.settings.cache_dir, now or utc_now())
+
+    def tagger(self, now: datetime | None = None) -> Tagger:
+        from scanner.tagging import build_tagger
+        return build_tagger(self.tagger_spec(now))
+
+    def _tagger_for_scan(self, now: datetime, notes: list[str]) -> TaggerSpec | None:
+        """A broken taxonomy must not stop the scan: items are stored untagged, and said so."""
+        try:
+            return self.tagger_spec(now)
+        except ConfigError as exc:
+            notes.append(f"{exc}\nItems are stored untagged; fix taxonomy.yaml, then run "
+                         "`scanner retag`.")
+            return None
 
     async def _fetch_all(self, pairs, now, handle) -> list[FetchResult]:
         async with Fetcher(self.settings) as fetcher:
@@ -123,6 +156,9 @@ class Scanner:
         parsed = parse_feed(fetched.body or b"", fetched.headers, fetched.final_url or source.url,
                             fetched.fetched_at)
         batch, skipped, _ = items_from(source, parsed, fetched.fetched_at)
+        if batch:
+            from scanner.tagging import tag_items
+            batch = tag_items(self.tagger(now), self.tagger_spec(now).version, batch)
         return CheckResult(source, fetched, parsed, tuple(batch), skipped)
 
     async def _fetch_one(self, source: Source, now: datetime) -> FetchResult:

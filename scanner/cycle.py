@@ -12,6 +12,7 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from datetime import datetime
 
 from scanner import config, dedup
@@ -20,6 +21,9 @@ from scanner.models import FetchResult, Item, ParseResult, Source, SourceScanRes
 from scanner.parse.feed import parse_feed
 from scanner.settings import Settings
 from scanner.store import BatchCounts, Store
+
+if TYPE_CHECKING:
+    from scanner.tagging import TaggerSpec
 
 log = logging.getLogger("scanner")
 QUIET_GROUP = 200
@@ -30,7 +34,49 @@ PARSE_SOURCES_PER_WORKER = 8  # below this many sources per worker, parsing in-p
 class Pending:
     source: Source
     fetched: FetchResult
-    parsed: Future
+    prepared: Future
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A fetched body turned into tagged items (in a worker process or in this one)."""
+
+    parsed: ParseResult  # without its entries: they are the items now
+    items: tuple[Item, ...] = ()
+    skipped: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+_TAGGER_SPEC: TaggerSpec | None = None  # set once per (worker) process by use_tagger
+
+
+def use_tagger(spec: TaggerSpec | None) -> None:
+    global _TAGGER_SPEC
+    _TAGGER_SPEC = spec
+
+
+def prepare(source: Source, body: bytes, headers: dict, url: str,
+            fetched_at: datetime) -> Prepared:
+    """Parse, filter, dedup within the batch, and tag: everything but storing."""
+    parsed = parse_feed(body, headers, url, fetched_at)
+    if parsed.failed:
+        return Prepared(parsed)
+    batch, skipped, warnings = items_from(source, parsed, fetched_at)
+    batch, tag_warning = _tagged(batch)
+    return Prepared(replace(parsed, entries=()), tuple(batch), skipped,
+                    warnings + tag_warning)
+
+
+def _tagged(batch: list[Item]) -> tuple[list[Item], tuple[str, ...]]:
+    if _TAGGER_SPEC is None or not batch:
+        return batch, ()
+    from scanner.tagging import build_tagger, tag_items  # scikit-learn loads only when tagging
+    try:
+        return tag_items(build_tagger(_TAGGER_SPEC), _TAGGER_SPEC.version, batch), ()
+    except Exception as exc:  # nothing half-tagged: the batch is stored untagged
+        log.warning("tagging failed: %s", exc)
+        return batch, (f"tagging failed ({exc}); the items were stored untagged — fix the "
+                       "cause and run `scanner retag`",)
 
 
 class ScanCycle:
@@ -49,7 +95,9 @@ class ScanCycle:
         """Called as each fetch finishes (inside the event loop): queue parsing, store what's done."""
         source = self.sources[fetched.source_id]
         if fetched.outcome == "ok":
-            self.pending.append(Pending(source, fetched, self._parse(fetched, source)))
+            self.pending.append(Pending(source, fetched, self.parser.submit(
+                source, fetched.body or b"", fetched.headers, fetched.final_url or source.url,
+                fetched.fetched_at)))
         else:
             self.quiet.append((source, fetched))
         self._store_parsed(wait=False)
@@ -61,14 +109,10 @@ class ScanCycle:
         self._store_quiet()
         return self.results
 
-    def _parse(self, fetched: FetchResult, source: Source) -> Future:
-        return self.parser.submit(fetched.body or b"", fetched.headers,
-                                  fetched.final_url or source.url, fetched.fetched_at)
-
     def _store_parsed(self, wait: bool) -> None:
         still = []
         for pending in self.pending:
-            if wait or pending.parsed.done():
+            if wait or pending.prepared.done():
                 self._report(self._safely(pending.source, pending.fetched, self._store_one,
                                           pending))
             else:
@@ -77,14 +121,15 @@ class ScanCycle:
 
     def _store_one(self, pending: Pending) -> SourceScanResult | None:
         source, fetched = pending.source, pending.fetched
-        parsed = _parse_outcome(pending.parsed)
-        if parsed.failed:
-            self.quiet.append((source, _as_parse_failure(source, fetched, parsed)))
+        prepared = _prepared(pending.prepared)
+        if prepared.parsed.failed:
+            self.quiet.append((source, _as_parse_failure(source, fetched, prepared.parsed)))
             return None
-        batch, skipped, warnings = items_from(source, parsed, fetched.fetched_at)
-        counts = self.store.store_batch(batch, fetched, self._next_state(source, fetched),
-                                        skipped=skipped)
-        return scan_result(source, fetched, counts, skipped, warnings)
+        counts = self.store.store_batch(list(prepared.items), fetched,
+                                        self._next_state(source, fetched),
+                                        skipped=prepared.skipped)
+        warnings = tuple(f"{source.id}: {w}" for w in prepared.warnings)
+        return scan_result(source, fetched, counts, prepared.skipped, warnings)
 
     def _store_quiet(self) -> None:
         quiet, self.quiet = self.quiet, []
@@ -129,14 +174,15 @@ class ScanCycle:
             self.on_result(result)
 
 
-def _parse_outcome(future: Future) -> ParseResult:
+def _prepared(future: Future) -> Prepared:
     try:
         return future.result()
     except Exception as exc:  # a crash in the parser (or its worker) fails this source only
         log.exception("parser crashed")
-        return ParseResult(error_key="parser_crashed",
-                           message=f"the parser crashed ({exc.__class__.__name__}: {exc}); "
-                                   "run with --verbose and report it with the feed URL")
+        return Prepared(ParseResult(
+            error_key="parser_crashed",
+            message=f"the parser crashed ({exc.__class__.__name__}: {exc}); run with --verbose "
+                    "and report it with the feed URL"))
 
 
 def items_from(source: Source, parsed: ParseResult,
@@ -146,10 +192,10 @@ def items_from(source: Source, parsed: ParseResult,
     converted = dedup.to_items(source.id, source.language, kept, fetched_at)
     batch = [replace(item, tags=tuple(dict.fromkeys(item.tags + source.tags)))
              for item in converted.items]
-    warnings = [f"{source.id}: {w}" for w in parsed.warnings]
+    warnings = list(parsed.warnings)
     if converted.duplicates:
-        warnings.append(f"{source.id}: {converted.duplicates} entries repeat the guid or link of "
-                        "an earlier entry in the same feed and were stored once")
+        warnings.append(f"{converted.duplicates} entries repeat the guid or link of an earlier "
+                        "entry in the same feed and were stored once")
     return batch, len(parsed.entries) - len(kept) + converted.duplicates, tuple(warnings)
 
 
@@ -176,20 +222,24 @@ class ParsePool:
     SQLite connections, which can remove the WAL under the parent's feet.
     """
 
-    def __init__(self, settings: Settings, sources: int):
+    def __init__(self, settings: Settings, sources: int, tagger: TaggerSpec | None):
         self.workers = min(settings.parse_workers, max(1, sources // PARSE_SOURCES_PER_WORKER))
+        self.tagger = tagger
         self.executor: ProcessPoolExecutor | None = None
+        use_tagger(tagger)
 
     def submit(self, *arguments) -> Future:
         if self.workers < 2:
             done: Future = Future()
-            done.set_result(parse_feed(*arguments))
+            done.set_result(prepare(*arguments))
             return done
         if self.executor is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["scanner.parse.feed"])
-            self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-        return self.executor.submit(parse_feed, *arguments)
+            context.set_forkserver_preload(["scanner.cycle"])
+            self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                                initializer=use_tagger,
+                                                initargs=(self.tagger,))
+        return self.executor.submit(prepare, *arguments)
 
     def __enter__(self) -> "ParsePool":
         return self

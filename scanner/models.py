@@ -46,6 +46,7 @@ class SourceState:
     disabled_reason: str | None = None
     moved_to: str | None = None  # permanent redirect target, for staff to copy into sources.yaml
     url: str | None = None  # the url last fetched: a 410 disables the source until it changes
+    page_text: str | None = None  # kind: page — the watched page's main text at the last change
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         max(1, os.cpu_count() or 1), ge=1, le=64,
         description="Processes parsing feeds in a big scan cycle (1 = parse in the main process).",
     )
+    cache_dir: Path = Field(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "scanner",
+        description="Where the bootstrap tag model (trained once on the bundled examples) is "
+        "cached.",
+    )
     secret_key: str | None = Field(
         None,
         description="Key signing feedback and unsubscribe links in digests.",

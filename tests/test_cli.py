@@ -347,8 +347,12 @@ def test_items_json_fields_and_formats(cli, http_server):
     assert newest["title"] == "Läsfrämjande nätverk träffas i Örebro"
     assert newest["published"] == "2026-11-18T12:00:00Z"
     assert ISO_Z.match(newest["fetched"]), newest["fetched"]
-    assert (newest["source"], newest["sources"], newest["lang"], newest["tags"]) == (
-        "lansbibliotek", ["lansbibliotek"], "sv", ["kompetens-ledarskap"])
+    assert (newest["source"], newest["sources"], newest["lang"]) == (
+        "lansbibliotek", ["lansbibliotek"], "sv")
+    assert {"kompetens-ledarskap", "lasframjande"} <= set(newest["tags"])  # source + automatic
+    details = {t["id"]: t for t in newest["tag_details"]}
+    assert details["kompetens-ledarskap"]["origin"] == "source"
+    assert "läsfrämj" in details["lasframjande"]["why"] and newest["relevant"] is True
     assert newest["url"] == "https://lansbibliotek.example.se/nyheter/lasframjande-natverk"
     assert newest["summary"].startswith("Nätverket för läsfrämjande samlas")
     assert (newest["date_missing"], newest["revision"]) == (False, 1)

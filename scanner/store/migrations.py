@@ -20,9 +20,10 @@ def m001_initial(conn: Connection) -> None:
 
 
 def m002_tagging(conn: Connection) -> None:
-    """Automatic relevance per item, human labels, versioned tag models."""
+    """Automatic relevance per item, human labels, versioned tag models, watched page text."""
     for column in ("relevant BOOLEAN", "tagged_at TIMESTAMP", "tagger_version VARCHAR(100)"):
         _add_column_if_missing(conn, "items", column)
+    _add_column_if_missing(conn, "source_state", "page_text TEXT")
     schema.metadata.create_all(conn, tables=[schema.labels, schema.tag_models])
 
 

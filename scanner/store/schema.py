@@ -53,6 +53,7 @@ source_state = Table(
     Column("disabled_reason", Text),
     Column("moved_to", Text),
     Column("url", Text),
+    Column("page_text", Text),
 )
 
 fetch_log = Table(

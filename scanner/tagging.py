@@ -1,0 +1,111 @@
+"""Which tagger a scan uses: taxonomy.yaml, its rules, and the newest model.
+
+The newest model is the newest `scanner train` in the database. With none (a fresh install) the
+bootstrap model is used: trained on the examples shipped in the package, once per machine, and
+cached on disk under SCANNER_CACHE_DIR keyed by the examples, the taxonomy and the version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from scanner import __version__
+from scanner.classify import (
+    RuleMatcher, TagDecision, TagModel, Tagger, bundled_examples, fit_tagger, load_taxonomy,
+)
+from scanner.classify.model import ModelFormatError
+from scanner.models import Item, ItemTag, Taxonomy
+from scanner.parse.language import detect_language
+
+log = logging.getLogger("scanner")
+PACKAGED_TAXONOMY = Path(__file__).resolve().parent / "classify" / "data" / "taxonomy.yaml"
+
+
+@dataclass(frozen=True)
+class TaggerSpec:
+    """What a worker process needs to build the same tagger (picklable)."""
+
+    taxonomy_path: str
+    model: bytes
+    version: str
+
+    def build(self) -> Tagger:
+        taxonomy = load_taxonomy(self.taxonomy_path)
+        model = TagModel.from_bytes(self.model)
+        return Tagger(taxonomy, RuleMatcher(taxonomy), model, detect_language=detect_language)
+
+
+def taxonomy_path(config_dir: Path) -> Path:
+    """The config folder's taxonomy.yaml, else the default shipped in the package."""
+    own = config_dir / "taxonomy.yaml"
+    return own if own.exists() else PACKAGED_TAXONOMY
+
+
+def bootstrap_spec(path: Path, cache_dir: Path, now: datetime) -> TaggerSpec:
+    """The model trained on the package's own examples, from the disk cache when it is there."""
+    taxonomy = load_taxonomy(path)
+    key = _bootstrap_key(taxonomy, path)
+    cached = cache_dir / f"bootstrap-{key}.model"
+    model = _read_cached(cached)
+    if model is None:
+        model = _train_bootstrap(taxonomy, now)
+        _write_cache(cached, model)
+    return TaggerSpec(str(path), model, f"bootstrap-{key}")
+
+
+def _bootstrap_key(taxonomy: Taxonomy, path: Path) -> str:
+    examples = [e.id + e.title + e.text + ",".join(e.tags) for e in bundled_examples()]
+    digest = hashlib.sha256(__version__.encode())
+    digest.update(Path(path).read_bytes())
+    digest.update("\n".join(examples).encode())
+    return digest.hexdigest()[:12]
+
+
+def _train_bootstrap(taxonomy: Taxonomy, now: datetime) -> bytes:
+    log.info("training the bootstrap tag model on the bundled examples (once per machine)")
+    examples = bundled_examples([tag.id for tag in taxonomy.tags])
+    tagger, _ = fit_tagger(taxonomy, RuleMatcher(taxonomy), examples, now)
+    return tagger.model.to_bytes()
+
+
+def _read_cached(path: Path) -> bytes | None:
+    try:
+        data = path.read_bytes()
+        TagModel.from_bytes(data)  # refuse a cache written by another scikit-learn
+        return data
+    except (OSError, ModelFormatError):
+        return None
+
+
+def _write_cache(path: Path, model: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(model)
+        temporary.replace(path)
+    except OSError as exc:  # a read-only home is no reason to fail a scan
+        log.warning("cannot cache the bootstrap model at %s: %s", path, exc)
+
+
+@lru_cache(maxsize=4)
+def build_tagger(spec: TaggerSpec) -> Tagger:
+    return spec.build()
+
+
+def tag_items(tagger: Tagger, version: str, items: list[Item]) -> list[Item]:
+    """Items with their automatic tags, verdict and detected language."""
+    decisions = tagger.tag_many([(i.title, i.summary) for i in items])
+    return [with_decision(item, decision, version) for item, decision in zip(items, decisions)]
+
+
+def with_decision(item: Item, decision: TagDecision, version: str) -> Item:
+    tags = tuple(ItemTag(t.id, t.score, t.why, t.origin) for t in decision.tags
+                 if t.origin != "source")
+    lang = decision.lang or item.lang
+    return replace(item, tag_scores=tags, relevant=decision.relevant, lang=lang,
+                   tagger_version=version)
