@@ -22,6 +22,7 @@ from functools import lru_cache
 import snowballstemmer
 
 WILDCARD_MIN = 3  # letters a wildcard needs; `ab*` would match far too many words
+STEM_MIN = 4  # a shorter stem joins unrelated words (bok ~ boka, sam ~ same): exact match only
 
 _FOLD_MAP = {
     "é": "e", "è": "e", "ê": "e", "ë": "e", "á": "a", "à": "a", "â": "a", "ã": "a",
@@ -91,7 +92,7 @@ class Atom:
 
     kind: str
     text: str  # folded
-    stem: str = ""  # word: its stem; suffix: the stem of its text
+    stem: str = ""  # word: the stem its inflections share ("" when too short to trust)
 
 
 def parse_keyword(keyword: str) -> tuple[Atom, ...]:
@@ -122,7 +123,9 @@ def _atom(piece: str) -> Atom:
         return Atom("infix", core)
     if ends:
         return Atom("prefix", core)
+    if starts:
+        return Atom("suffix", core)
     stemmed = stem(core)
     if not stemmed:
         raise ValueError(f"'{piece}' is empty after stemming, so it can never match")
-    return Atom("suffix" if starts else "word", core, stemmed)
+    return Atom("word", core, stemmed if len(stemmed) >= STEM_MIN else "")
