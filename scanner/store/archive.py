@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scanner.errors import StoreError
 from scanner.models import ArchivedItem, FetchResult, Item, ItemTag, SourceHealth, SourceState
-from scanner.store import migrations, tags, upsert
+from scanner.store import digests, migrations, tags, upsert
 from scanner.store.engine import open_engine
 from scanner.store.schema import fetch_log, item_sources, item_tags, items, source_state
 
@@ -124,6 +124,35 @@ class Store:
     def latest_model(self) -> tags.StoredModel | None:
         with self.engine.connect() as conn:
             return tags.latest_model(conn)
+
+    # -- digests ------------------------------------------------------------------------------
+
+    def claim_delivery(self, digest_id: str, week: str, email: str, now: datetime) -> bool:
+        with self.engine.begin() as conn:
+            return digests.claim(conn, digest_id, week, email, now)
+
+    def record_delivery(self, digest_id: str, week: str, email: str, status: str, detail: str,
+                        item_ids: Iterable[int], now: datetime) -> None:
+        with self.engine.begin() as conn:
+            digests.record(conn, digest_id, week, email, status, detail, item_ids, now)
+
+    def already_sent(self, digest_id: str, email: str) -> set[int]:
+        with self.engine.connect() as conn:
+            return digests.already_sent(conn, digest_id, email)
+
+    def delivery_log(self, digest_id: str, week: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            return digests.delivery_log(conn, digest_id, week)
+
+    def save_digest_build(self, digest_id: str, week: str, subject: str, item_ids: list[int],
+                          now: datetime) -> None:
+        with self.engine.begin() as conn:
+            digests.save_build(conn, digest_id, week, subject, item_ids, now)
+
+    def items_published_between(self, start: datetime, end: datetime) -> list[ArchivedItem]:
+        query = select(items).where(and_(items.c.published >= start, items.c.published < end))
+        with self.engine.connect() as conn:
+            return self._archived_rows(conn, conn.execute(query).mappings().all())
 
     def model_history(self):
         with self.engine.connect() as conn:

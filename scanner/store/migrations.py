@@ -27,9 +27,16 @@ def m002_tagging(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.labels, schema.tag_models])
 
 
+def m003_digests(conn: Connection) -> None:
+    """The delivery log (claim before send, record after), what each recipient got, builds."""
+    schema.metadata.create_all(conn, tables=[schema.deliveries, schema.delivered_items,
+                                             schema.digest_builds])
+
+
 MIGRATIONS: list[Migration] = [
     (1, "m001_initial", m001_initial),
     (2, "m002_tagging", m002_tagging),
+    (3, "m003_digests", m003_digests),
 ]
 
 

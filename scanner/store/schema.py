@@ -128,6 +128,39 @@ tag_models = Table(
     Column("model", LargeBinary, nullable=False),
 )
 
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest_id", String(100), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("status", String(20), nullable=False),  # claimed | sent | rejected | deferred
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("detail", Text),
+    UniqueConstraint("digest_id", "week", "email", name="uq_deliveries"),
+)
+
+delivered_items = Table(
+    "delivered_items", metadata,
+    Column("digest_id", String(100), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("item_id", Integer, nullable=False),
+    Index("ix_delivered_items_email", "email", "digest_id"),
+)
+
+digest_builds = Table(
+    "digest_builds", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest_id", String(100), nullable=False),
+    Column("week", String(10), nullable=False),
+    Column("built_at", UTCDateTime, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("items", Text, nullable=False),  # JSON: the item ids shown, in order
+)
+
 item_tags = Table(
     "item_tags", metadata,
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),

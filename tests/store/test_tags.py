@@ -112,6 +112,7 @@ def test_migration_from_version_1_adds_the_tagging_columns(tmp_path):
         conn.execute(text("INSERT INTO schema_version VALUES (1, 'm001_initial', "
                           "'2026-11-01 00:00:00')"))
         conn.execute(text("CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT NOT NULL)"))
+        conn.execute(text("CREATE TABLE source_state (source_id VARCHAR(100) PRIMARY KEY)"))
     engine.dispose()
     store = Store.open(url)
     with store.engine.connect() as conn:
@@ -119,4 +120,4 @@ def test_migration_from_version_1_adds_the_tagging_columns(tmp_path):
         tables = set(inspect(conn).get_table_names())
     store.close()
     assert {"relevant", "tagged_at", "tagger_version"} <= columns
-    assert {"labels", "tag_models"} <= tables
+    assert {"labels", "tag_models", "deliveries", "delivered_items"} <= tables
