@@ -1,17 +1,21 @@
 """Normalisation and identity: canonical URLs, item identities, content fingerprints.
 
 Within one source, an item's identity says "this is the same item as last time"; its content
-hash says whether it changed. Cross-source story clustering will live here too (not yet).
+hash says whether it changed. Across sources, a story signature (tokens and MinHash LSH band
+keys) finds the same story told by several sources under different URLs and wording.
 May import only scanner.models, scanner.errors and third-party libraries.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from itertools import chain
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from scanner.models import Entry, Item
@@ -144,3 +148,205 @@ def to_item(source_id: str, language: str, entry: Entry, fetched_at: datetime) -
         lang=entry.language or language,
         author=entry.author,
     )
+
+
+# --------------------------------------------------------------------------- story clustering
+# The same story from several sources (a press release, the trade press's news about it, a
+# reprint on a municipality's site) has different URLs and wording. A StorySignature holds the
+# normalised word tokens of the title and the start of the text, and MinHash LSH band keys: items
+# sharing any band key are candidates (a database index finds them), and same_story verifies.
+# Thresholds come from real near-duplicates (bench/stories.py): reprints have token Jaccard
+# .6-1.0, reworded reports of one event .3-.45 with near-equal titles, and different stories on
+# one topic (two regions' library plans, two statistics reports) at most .27, sometimes with
+# equal titles but then sharing under a third of their text tokens.
+
+STORY_TEXT_WORDS = 100  # words of the text, after the title, that make the signature
+STORY_BANDS, STORY_ROWS = 24, 3  # P(candidate) 1-(1-J**3)**24: .96 at J .5, .65 at .35, .18 at .2
+TITLE_BANDS, TITLE_ROWS = 8, 3  # titles of 3+ tokens: .86 at title Jaccard .6, .99 at .8
+STORY_JACCARD = 0.35  # token-set Jaccard that alone makes two items one story
+TITLE_JACCARD = 0.6  # title-token Jaccard that makes one story ...
+TEXT_OVERLAP = 0.4  # ... with this share of the smaller set of text tokens in common
+SHARED_TOKENS = 3  # fewer tokens in common is never enough ("Regional biblioteksplan")
+_LANES = max(STORY_BANDS * STORY_ROWS, TITLE_BANDS * TITLE_ROWS)  # min-hashes per signature
+_LANE_VALUES = int.from_bytes(b"\x7f\xff" * _LANES, "big")  # a 15-bit value per 16-bit lane
+_LANE_GUARDS = int.from_bytes(b"\x80\x00" * _LANES, "big")  # the top bit of each lane
+_WORD = re.compile(r"[^\W_]+")
+_ACCENTED = re.compile("[éèêëáàâãíìîïóòôõúùûüýçñšžæø\u00ad]")
+_ACCENTS = str.maketrans("éèêëáàâãíìîïóòôõúùûüýçñšžæø", "eeeeaaaaiiiioooouuuuycnszäö", "\u00ad")
+_VOWEL_THEN_CONSONANT = re.compile("[aeiouyåäö][^aeiouyåäö]")
+_SUFFIXES = frozenset(
+    """a arna erna heterna orna ad e ade ande arne are aste en anden aren heten ern ar er heter
+    or as arnas ernas ornas es ades andes ens arens hetens erns at et ets andet het ast""".split()
+)  # step 1 of the Snowball Swedish stemmer (its "et" has exceptions, not kept here)
+_CONSONANT_PAIRS = frozenset("dd gd nn dt gt kt tt".split())  # step 2: drop the last letter
+_S_ENDING = frozenset("bcdfghjklmnoprtvy")  # a final s after these is a genitive or plural
+STOPWORDS = frozenset(
+    """alla allt att av bara blev bli blir blivit de dem den denna deras dess dessa det detta dig
+    din dina ditt du där då efter eftersom ej eller en er era ert ett från för ha hade han hans
+    har hela henne hennes hon honom hur här hos i icke ingen inom inte man med mellan men mig min
+    mina mitt mot mycket ni nu när någon något några och om oss på samma sedan sig sin sina sitta
+    själv skulle som så sådan sådana till under upp ut utan vad var vara varför varit varje vars
+    vem vi vid vilka vilkas vilken vilket vår våra vårt än är även åt över också kan ska får
+    måste många mer mest kommer finns genom två tre dag nya nytt ny andra
+    about after all also and any are because been but can could did does each for from had has
+    have her his how into its just more most new not now only other our out over she should
+    some such than that the their them then there these they this those through was were what
+    when where which while who will with would you your""".split()
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StorySignature:
+    """What story clustering knows of an item: `tokens` (title and text start, normalised),
+    `title_tokens` (a subset of tokens) and `bands`, the LSH keys ("b3:<12 hex>" from the
+    tokens, "t1:<12 hex>" from a title of 3+ tokens); items sharing a band key are candidates."""
+
+    tokens: frozenset[str]
+    title_tokens: frozenset[str]
+    bands: tuple[str, ...]
+
+
+def story_signature(title: str, text: str) -> StorySignature:
+    """The signature of an item from its title and the first STORY_TEXT_WORDS words of its
+    plain text. The same on every process and machine, so band keys can be stored."""
+    title_tokens = _story_tokens((title or "").split())
+    words = (text or "").split(maxsplit=STORY_TEXT_WORDS)[:STORY_TEXT_WORDS]
+    return _signature(title_tokens | _story_tokens(words), title_tokens)
+
+
+def _story_tokens(words: list[str]) -> frozenset[str]:
+    """The distinct tokens of whitespace-separated words (each word's tokens cached)."""
+    return frozenset(chain.from_iterable(map(_word_tokens, set(words))))
+
+
+@lru_cache(maxsize=65_536)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """Tokens of one word: casefolded (å ä ö kept, other accents dropped), split on all but
+    letters and digits ("KB:s", "e-böcker"), stopwords and short words dropped, numbers kept
+    ("75 miljoner", "2025" tell stories apart), words stemmed."""
+    folded = unicodedata.normalize("NFC", word).casefold()
+    if _ACCENTED.search(folded):
+        folded = folded.translate(_ACCENTS)
+    return tuple(token for token in map(_token, _WORD.findall(folded)) if token)
+
+
+def _token(word: str) -> str:
+    """The token of a piece of a word, "" for none."""
+    if word.isdigit():
+        return word if len(word) >= 2 else ""
+    if len(word) < 3 or word in STOPWORDS:
+        return ""
+    return _stem(word)
+
+
+def _stem(word: str) -> str:
+    """Steps 1 and 2 of the Snowball Swedish stemmer, simplified (biblioteken, bibliotekens ->
+    bibliotek; stärkta -> stärk): suffixes are only removed after the first vowel-consonant
+    pair and the third letter."""
+    match = _VOWEL_THEN_CONSONANT.search(word)
+    region = max(match.end(), 3) if match else len(word)
+    word = _strip_suffix(word, region)
+    if word[-2:] in _CONSONANT_PAIRS and len(word) - 2 >= region:
+        word = word[:-1]
+    return word
+
+
+def _strip_suffix(word: str, region: int) -> str:
+    """The longest inflection suffix inside the region; else a genitive or plural s after a
+    letter that takes one."""
+    for size in range(min(7, len(word) - region), 0, -1):
+        if word[-size:] in _SUFFIXES:
+            return word[:-size]
+    if word[-1] == "s" and len(word) - 1 >= region and word[-2] in _S_ENDING:
+        return word[:-1]
+    return word
+
+
+def _signature(tokens: frozenset[str], title_tokens: frozenset[str]) -> StorySignature:
+    """Bands of the tokens (none without tokens: an item without words is nobody's candidate)
+    and of a title of SHARED_TOKENS or more (short titles, "Nyheter", would match too much)."""
+    title_minima = _min_hashes(title_tokens)
+    bands = _band_keys(_STORY_KEYS, _min_hashes(tokens - title_tokens, title_minima))
+    if not tokens:
+        bands = ()
+    if len(title_tokens) >= SHARED_TOKENS:
+        bands += _band_keys(_TITLE_KEYS, title_minima)
+    return StorySignature(tokens=tokens, title_tokens=title_tokens, bands=bands)
+
+
+def _min_hashes(tokens: Iterable[str], packed: int = _LANE_VALUES) -> int:
+    """The _LANES min-hashes of the tokens and `packed` (earlier minima), as 16-bit lanes of one
+    integer. A lane-wise minimum without a loop over lanes: subtracting b from a with every
+    lane's guard bit set leaves the guard bit where a >= b, and that picks b's lanes."""
+    for value in map(_token_hashes, tokens):
+        guards = ((packed | _LANE_GUARDS) - value) & _LANE_GUARDS
+        packed ^= (packed ^ value) & (guards - (guards >> 15))
+    return packed
+
+
+_KeyParts = tuple[tuple[str, ...], tuple[slice, ...]]  # band key prefixes, hex slices
+
+
+@lru_cache(maxsize=65_536)
+def _token_hashes(token: str) -> int:
+    """_LANES independent 15-bit hashes of a token in 16-bit lanes (SHAKE-128, not hash(),
+    which is salted per process). 15 bits are plenty: two different minima agree by chance
+    about once in a thousand rows, and a band needs all its rows to agree."""
+    digest = hashlib.shake_128(token.encode("utf-8")).digest(2 * _LANES)
+    return int.from_bytes(digest, "big") & _LANE_VALUES
+
+
+def _key_parts(prefix: str, bands: int, rows: int) -> _KeyParts:
+    """Each band's key prefix ("b3:") and the slice of the minima's hex that holds its rows."""
+    width = 4 * rows  # hex digits per band
+    prefixes = tuple(f"{prefix}{band}:" for band in range(bands))
+    return prefixes, tuple(slice(band * width, (band + 1) * width) for band in range(bands))
+
+
+_STORY_KEYS = _key_parts("b", STORY_BANDS, STORY_ROWS)
+_TITLE_KEYS = _key_parts("t", TITLE_BANDS, TITLE_ROWS)
+
+
+def _band_keys(parts: _KeyParts, packed: int) -> tuple[str, ...]:
+    """"<prefix><band>:<hex of the band's rows of min-hashes>" for each band."""
+    hexed = packed.to_bytes(2 * _LANES, "big").hex()
+    return tuple(map(str.__add__, parts[0], map(hexed.__getitem__, parts[1])))
+
+
+def same_story(a: StorySignature, b: StorySignature) -> bool:
+    """True when two signatures tell the same story: at least SHARED_TOKENS tokens in common,
+    and either token-set Jaccard >= STORY_JACCARD, or title Jaccard >= TITLE_JACCARD and
+    TEXT_OVERLAP of the smaller set of text tokens in common (or no text on one side)."""
+    if len(a.tokens & b.tokens) < SHARED_TOKENS:
+        return False
+    if story_similarity(a, b) >= STORY_JACCARD:
+        return True
+    if _jaccard(a.title_tokens, b.title_tokens) < TITLE_JACCARD:
+        return False
+    text_a, text_b = a.tokens - a.title_tokens, b.tokens - b.title_tokens
+    return len(text_a & text_b) >= TEXT_OVERLAP * min(len(text_a), len(text_b))
+
+
+def story_similarity(a: StorySignature, b: StorySignature) -> float:
+    """Jaccard similarity of the two token sets (0.0 when both are empty)."""
+    return _jaccard(a.tokens, b.tokens)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def signature_tokens_text(sig: StorySignature) -> str:
+    """The signature as text to store: the title tokens, " | ", the other tokens; each part
+    sorted and space-joined. signature_from_tokens reads it back."""
+    rest = sig.tokens - sig.title_tokens
+    return f"{' '.join(sorted(sig.title_tokens))} | {' '.join(sorted(rest))}"
+
+
+def signature_from_tokens(text: str) -> StorySignature:
+    """The StorySignature that signature_tokens_text wrote, bands recomputed (so it equals the
+    original). Text without "|" is read as tokens with no title tokens."""
+    title_part, _, rest = text.rpartition("|")
+    title_tokens = frozenset(title_part.split())
+    return _signature(title_tokens.union(rest.split()), title_tokens)
