@@ -160,6 +160,7 @@ def to_item(source_id: str, language: str, entry: Entry, fetched_at: datetime) -
 # one topic (two regions' library plans, two statistics reports) at most .27, sometimes with
 # equal titles but then sharing under a third of their text tokens.
 
+STORY_SIGNATURE_VERSION = 1  # bump when tokens or band keys change: stored ones are then stale
 STORY_TEXT_WORDS = 100  # words of the text, after the title, that make the signature
 STORY_BANDS, STORY_ROWS = 24, 3  # P(candidate) 1-(1-J**3)**24: .96 at J .5, .65 at .35, .18 at .2
 TITLE_BANDS, TITLE_ROWS = 8, 3  # titles of 3+ tokens: .86 at title Jaccard .6, .99 at .8
