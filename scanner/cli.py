@@ -12,7 +12,8 @@ import click
 
 from scanner import config, settings as settings_module
 from scanner.cli_output import (
-    STOCKHOLM, console, print_check, print_health, print_items_table, print_scan_report, scan_progress,
+    STOCKHOLM, console, print_check, print_deliveries, print_health, print_items_table,
+    print_scan_report, scan_progress,
 )
 from scanner.core import Scanner, utc_now
 from scanner.errors import ScannerError
@@ -122,6 +123,53 @@ def items(config_dir, source_id, since, limit, fmt):
         click.echo(json.dumps([item_json(i) for i in found], ensure_ascii=False, indent=2))
     else:
         print_items_table(found)
+
+
+@main.group()
+def digest():
+    """Build, preview and send the weekly digests (digests/*.yaml)."""
+
+
+week_option = click.option("--week", metavar="YYYY-Www",
+                           help="ISO week, e.g. 2026-W48 (default: the week that just ended).")
+
+
+@digest.command("build")
+@config_option
+@click.argument("digest_id", required=False, metavar="[DIGEST]")
+@week_option
+@run_safely
+def digest_build(config_dir, digest_id, week):
+    """Build and store the digest(s) for a week, with preview files."""
+    for preview in _scanner(config_dir).build_digests(digest_id, week):
+        click.echo(f"{preview.digest_id} {preview.week}: {preview.subject} "
+                   f"({preview.stories} stories)")
+
+
+@digest.command("preview")
+@config_option
+@click.argument("digest_id", required=False, metavar="[DIGEST]")
+@week_option
+@run_safely
+def digest_preview(config_dir, digest_id, week):
+    """Write .html, .txt and .eml under var/digests/<digest>/<week>/ and print the paths."""
+    for preview in _scanner(config_dir).build_digests(digest_id, week):
+        click.echo(f"{preview.digest_id} {preview.week}: {preview.subject}")
+        for path in preview.paths:
+            click.echo(f"  {path}")
+
+
+@digest.command("send")
+@config_option
+@click.argument("digest_id", required=False, metavar="[DIGEST]")
+@week_option
+@click.option("--dry-run", is_flag=True, help="Render every recipient's message; send nothing.")
+@run_safely
+def digest_send(config_dir, digest_id, week, dry_run):
+    """Send one message per recipient (each gets a week's digest at most once)."""
+    results = _scanner(config_dir).send_digests(digest_id, week, dry_run)
+    failed = print_deliveries(results)
+    sys.exit(1 if failed else 0)
 
 
 @main.command()

@@ -109,6 +109,17 @@ def print_items_table(items) -> None:
     console().print(table)
 
 
+def print_deliveries(results: dict[str, list]) -> int:
+    """One line per recipient; returns how many were not delivered."""
+    failed = 0
+    for digest_id, deliveries in results.items():
+        for d in deliveries:
+            failed += d.outcome in ("rejected", "deferred")
+            detail = f" — {d.message}" if d.message else ""
+            print(f"{digest_id}: {d.email}: {d.outcome}{detail}")
+    return failed
+
+
 def print_check(check) -> None:
     out = console()
     fetch = check.fetch

@@ -9,13 +9,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner import config
+from scanner import config, digesting
 from scanner.cycle import ParsePool, ScanCycle, items_from
 from scanner.errors import ConfigError, UnknownSourceError
 from scanner.fetch import Fetcher
 from scanner.models import (
     ArchivedItem, FetchResult, Item, ParseResult, Source, SourceHealth, SourceScanResult,
-    SourceState,
+    SourceState, Taxonomy,
 )
 from scanner.parse.feed import parse_feed
 from scanner.settings import Settings
@@ -127,6 +127,46 @@ class Scanner:
         if stored is not None:
             return TaggerSpec(str(path), stored.model, stored.version)
         return bootstrap_spec(path, self.settings.cache_dir, now or utc_now())
+
+    def taxonomy(self) -> Taxonomy:
+        from scanner.classify import load_taxonomy
+        from scanner.tagging import taxonomy_path
+        return load_taxonomy(taxonomy_path(self.settings.config_dir))
+
+    # -- digests ------------------------------------------------------------------------------
+
+    def digest_inputs(self, digest_id: str | None, week: str | None,
+                      now: datetime | None = None) -> list:
+        now = now or utc_now()
+        taxonomy = self.taxonomy()
+        chosen = digesting.choose_digests(
+            digesting.definitions(self.settings.config_dir, taxonomy), digest_id)
+        week = digesting.choose_week(week, now)
+        return [digesting.gather(self, d, week, taxonomy, now) for d in chosen]
+
+    def build_digests(self, digest_id: str | None = None, week: str | None = None,
+                      now: datetime | None = None) -> list[digesting.Preview]:
+        """Build each digest for a preview reader, store the build, write its files."""
+        now = now or utc_now()
+        return [self._preview(inputs, now) for inputs in self.digest_inputs(digest_id, week, now)]
+
+    def _preview(self, inputs, now: datetime) -> digesting.Preview:
+        definition = inputs.definition
+        reader = digesting.preview_recipient(definition)
+        rendered = digesting.render_for(inputs, reader, set(), self.settings, now)
+        message = digesting.message_for(rendered, definition, reader, self.settings, now)
+        folder = self.settings.config_dir / "var" / "digests" / definition.id / inputs.week
+        paths = digesting.write_preview(folder, rendered, message)
+        shown = list(rendered.content.item_ids)
+        self.store.save_digest_build(definition.id, inputs.week, rendered.subject, shown, now)
+        return digesting.Preview(definition.id, inputs.week, rendered.subject, paths,
+                                 len(rendered.content.entries))
+
+    def send_digests(self, digest_id: str | None = None, week: str | None = None,
+                     dry_run: bool = False, now: datetime | None = None) -> dict[str, list]:
+        now = now or utc_now()
+        return {inputs.definition.id: digesting.send(self, inputs, now, dry_run)
+                for inputs in self.digest_inputs(digest_id, week, now)}
 
     def tagger(self, now: datetime | None = None) -> Tagger:
         from scanner.tagging import build_tagger

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.core import ScanReport, Scanner
-from scanner.demo import serve_demo_feeds, write_demo_config
+from scanner.demo import DEMO_NOW, serve_demo_feeds, write_demo_config
+from scanner.digest.calendar import previous_week
+from scanner.digesting import Preview
 from scanner.models import ArchivedItem
-from scanner.settings import Settings
+from scanner.settings import Settings, load_settings
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,13 @@ class DemoOutcome:
     report: ScanReport
     items: int
     shared: tuple[ArchivedItem, ...]
+    relevant: int = 0
+    irrelevant: int = 0
+    previews: tuple[Preview, ...] = ()
+
+    @property
+    def untagged(self) -> int:
+        return self.items - self.relevant - self.irrelevant
 
     def summary(self) -> str:
         totals = sum(r.new for r in self.report.results)
@@ -28,6 +37,11 @@ class DemoOutcome:
             *(f"  failed: {r.message}" for r in failed),
             *(f"  one story, several sources: '{i.title}' — {', '.join(i.sources)}"
               for i in self.shared[:3]),
+            f"Tagged: {self.relevant} relevant items with taxonomy tags, "
+            f"{self.irrelevant} judged not relevant, {self.untagged} untagged.",
+            *(line for p in self.previews for line in (
+                f"Digest {p.digest_id} {p.week}: {p.subject}",
+                *(f"  {path}" for path in p.paths))),
             f"Database: {self.database}",
             f"Config:   {self.folder / 'sources.yaml'}",
             "Look at it:",
@@ -52,13 +66,19 @@ def run_demo(folder: Path, contact_url: str | None = None) -> DemoOutcome:
             report = scanner.scan(all_sources=True)
         archived = scanner.latest_items(limit=100000)
         shared = tuple(i for i in archived if len(i.sources) > 1)
-        return DemoOutcome(folder, database, report, len(archived), shared)
+        previews = scanner.build_digests(week=previous_week(DEMO_NOW), now=DEMO_NOW)
+        relevant = sum(i.relevant is True for i in archived)
+        irrelevant = sum(i.relevant is False for i in archived)
+        return DemoOutcome(folder, database, report, len(archived), shared, relevant,
+                           irrelevant, tuple(previews))
     finally:
         scanner.close()
 
 
 def _demo_settings(folder: Path, database: Path, contact_url: str | None) -> Settings:
     values = dict(config_dir=folder, database_url=f"sqlite:///{database.resolve()}")
+    if not load_settings().secret_key:  # demo links only; set SCANNER_SECRET_KEY for real use
+        values["secret_key"] = "demo-secret-not-for-real-use"
     if contact_url:
         values["contact_url"] = contact_url
     return Settings(**values)

@@ -60,7 +60,9 @@ def bootstrap_spec(path: Path, cache_dir: Path, now: datetime) -> TaggerSpec:
 
 def _bootstrap_key(taxonomy: Taxonomy, path: Path) -> str:
     examples = [e.id + e.title + e.text + ",".join(e.tags) for e in bundled_examples()]
-    digest = hashlib.sha256(__version__.encode())
+    from scanner.classify.model import FORMAT_VERSION
+    import sklearn
+    digest = hashlib.sha256(f"{__version__} {FORMAT_VERSION} {sklearn.__version__}".encode())
     digest.update(Path(path).read_bytes())
     digest.update("\n".join(examples).encode())
     return digest.hexdigest()[:12]

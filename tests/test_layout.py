@@ -9,8 +9,9 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "scanner"
 BASE = {"models", "errors", "settings", "config", "config_yaml", "opml", "__init__"}
 STAGES = {"fetch", "parse", "dedup", "classify", "store", "digest"}
-CORE = {"core", "cycle", "tagging"}
-ENTRY = {"cli", "cli_output", "demo", "demo_run", "schedule", "web"}
+CORE = {"core", "cycle", "tagging", "digesting", "pages"}
+ENTRY = {"cli", "cli_output", "cli_common", "cli_sources", "demo", "demo_run", "schedule",
+         "web"}
 LAYER = {**{m: 0 for m in BASE}, **{m: 1 for m in STAGES}, **{m: 2 for m in CORE},
          **{m: 3 for m in ENTRY}}
 
