@@ -21,7 +21,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import repeat
+from itertools import compress, repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -83,17 +83,17 @@ def model_text(title: str, text: str) -> str:
 _SEP = " SEP "  # upper case: never a token of casefolded text
 
 
-def _tokenise(docs: list[str]):
-    """Batch tokens as ids into the batch's unique words, with each token's document."""
-    tokens = _WORD.findall(_SEP.join(map(str.casefold, docs)))
-    uniq = list(dict.fromkeys(tokens))
-    ids = np.fromiter(map(dict(zip(uniq, range(len(uniq)))).__getitem__, tokens),
-                      np.int64, len(tokens))
-    is_sep = ids == (uniq.index("SEP") if "SEP" in uniq else -1)
+def _tokens(docs: list[str]) -> list[str]:
+    """Casefolded word tokens of a batch, documents separated by the token "SEP"."""
+    return _WORD.findall(_SEP.join(map(str.casefold, docs)))
+
+
+def _positions(ids: np.ndarray, sep: int):
+    """(document, id) of every word token, and (document, first, second) of every bigram."""
+    is_sep = ids == sep
     doc = np.cumsum(is_sep) - is_sep
-    pair = ~is_sep[:-1] & ~is_sep[1:]
-    words = ~is_sep
-    return uniq, (doc[words], ids[words]), (doc[:-1][pair], ids[:-1][pair], ids[1:][pair])
+    words, pair = ~is_sep, ~is_sep[:-1] & ~is_sep[1:]
+    return (doc[words], ids[words]), (doc[:-1][pair], ids[:-1][pair], ids[1:][pair])
 
 
 def _counts(rows, cols, shape) -> sp.csr_matrix:
@@ -141,76 +141,88 @@ class TextFeatures:
         self.min_df, self.char_weight, self.max_words = min_df, char_weight, max_words
 
     def fit(self, docs: list[str]) -> TextFeatures:
-        uniq, (doc, ids), (pdoc, first, second) = _tokenise(docs)
-        self.words = dict(zip(uniq, range(len(uniq))))
-        unigrams = _counts(doc, ids, (len(docs), len(uniq)))
+        tokens = _tokens(docs)
+        vocabulary = [w for w in dict.fromkeys(tokens) if w != "SEP"]
+        n = len(vocabulary)
+        self.words = dict(zip(vocabulary, range(n)))
+        self._rows = {**self.words, "SEP": n}
+        (doc, ids), (pdoc, first, second) = _positions(self._lookup(tokens), n)
+        unigrams = _counts(doc, ids, (len(docs), n))
         keep, uni_idf = _idf(unigrams, self.min_df)
-        self._uni_col = np.full(len(uniq) + 1, -1, np.int64)
+        self._uni_col = np.full(n + 1, -1, np.int64)
         self._uni_col[keep] = np.arange(len(keep))
-        codes, inverse = np.unique(first * len(uniq) + second, return_inverse=True)
+        codes, inverse = np.unique(first * n + second, return_inverse=True)
         pkeep, bi_idf = _idf(_counts(pdoc, inverse, (len(docs), len(codes))), self.min_df)
         self._bi_codes, self.term_idf = codes[pkeep], np.concatenate([uni_idf, bi_idf])
-        self.terms = [uniq[i] for i in keep] + [
-            f"{uniq[c // len(uniq)]} {uniq[c % len(uniq)]}" for c in self._bi_codes]
-        self._fit_grams(uniq, unigrams)
+        self.terms = [vocabulary[i] for i in keep] + [
+            f"{vocabulary[c // n]} {vocabulary[c % n]}" for c in self._bi_codes]
+        self._fit_grams(vocabulary, unigrams)
         return self
 
-    def _fit_grams(self, uniq: list[str], unigrams: sp.csr_matrix) -> None:
+    def _fit_grams(self, vocabulary: list[str], unigrams: sp.csr_matrix) -> None:
         grams: dict[str, int] = {}
-        for word in uniq:
+        for word in vocabulary:
             for gram in _grams(word):
                 grams.setdefault(gram, len(grams))
-        keep, self.gram_idf = _idf(unigrams @ _gram_matrix(uniq, grams), self.min_df)
+        keep, self.gram_idf = _idf(unigrams @ _gram_matrix(vocabulary, grams), self.min_df)
         names = list(grams)
         self.grams = {names[i]: j for j, i in enumerate(keep)}
-        self._rows = dict(self.words)
-        self._w = _gram_matrix(uniq, self.grams)
+        self._w = _gram_matrix(vocabulary + [""], self.grams)  # the row of "SEP" is empty
 
-    def _gram_rows(self, uniq: list[str]) -> np.ndarray:
-        """Rows of the word -> n-gram matrix for these words, computing unseen words once."""
-        new = [w for w in uniq if w not in self._rows]
-        if len(self._rows) + len(new) > self.max_words:
-            self._rows = dict(self.words)
-            self._w = self._w[: len(self.words)]
-        if new:
+    def _lookup(self, tokens: list[str]) -> np.ndarray:
+        return np.fromiter(map(self._rows.get, tokens, repeat(-1)), np.int64, len(tokens))
+
+    def _token_ids(self, tokens: list[str]) -> np.ndarray:
+        """Rows of the word -> n-gram matrix for every token, learning unseen words once."""
+        ids = self._lookup(tokens)
+        unseen = ids < 0
+        if unseen.any():
+            new = list(dict.fromkeys(compress(tokens, unseen)))
+            if len(self._rows) + len(new) > self.max_words:  # forget what was learnt
+                self._rows = {**self.words, "SEP": len(self.words)}
+                self._w = self._w[: len(self._rows)]
+                return self._token_ids(tokens)
             self._rows.update(zip(new, range(len(self._rows), len(self._rows) + len(new))))
             self._w = sp.vstack([self._w, _gram_matrix(new, self.grams)], format="csr")
-        return np.fromiter(map(self._rows.__getitem__, uniq), np.int64, len(uniq))
+            ids[unseen] = self._lookup(list(compress(tokens, unseen)))
+        return ids
 
-    def _term_counts(self, uniq, unigram, bigram, n_docs: int) -> sp.csr_matrix:
-        wid = np.fromiter(map(self.words.get, uniq, repeat(len(self.words))), np.int64, len(uniq))
-        doc, ids = unigram
-        pdoc, first, second = bigram
-        first, second = wid[first], wid[second]
-        codes = first * len(self.words) + second
+    def _term_counts(self, unigram, bigram, n_docs: int) -> sp.csr_matrix:
+        n = len(self.words)
+        (doc, ids), (pdoc, first, second) = unigram, bigram
+        first, second = np.minimum(first, n), np.minimum(second, n)
+        codes = first * n + second
         pos = np.minimum(np.searchsorted(self._bi_codes, codes), max(len(self._bi_codes) - 1, 0))
-        found = (first < len(self.words)) & (second < len(self.words))
+        found = (first < n) & (second < n)
         if len(self._bi_codes):
             found &= self._bi_codes[pos] == codes
         n_uni = len(self.terms) - len(self._bi_codes)
-        cols = np.concatenate([self._uni_col[wid[ids]], np.where(found, pos + n_uni, -1)])
+        cols = np.concatenate([self._uni_col[np.minimum(ids, n)], np.where(found, pos + n_uni, -1)])
         return _counts(np.concatenate([doc, pdoc]), cols, (n_docs, len(self.terms)))
+
+    def blocks(self, docs: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The word block and the char block (already weighted) of a batch."""
+        if not docs:
+            return (sp.csr_matrix((0, len(self.terms)), dtype=np.float32),
+                    sp.csr_matrix((0, len(self.grams)), dtype=np.float32))
+        ids = self._token_ids(_tokens(docs))
+        unigram, bigram = _positions(ids, len(self.words))
+        words = _tfidf(self._term_counts(unigram, bigram, len(docs)), self.term_idf)
+        per_word = _counts(*unigram, (len(docs), self._w.shape[0]))
+        return words, _tfidf(per_word @ self._w, self.gram_idf) * self.char_weight
 
     def transform(self, docs: list[str]) -> sp.csr_matrix:
         """Rows of [word block | char block]; the first len(self.terms) columns are words."""
-        if not docs:
-            return sp.csr_matrix((0, len(self.terms) + len(self.grams)), dtype=np.float32)
-        uniq, unigram, bigram = _tokenise(docs)
-        words = _tfidf(self._term_counts(uniq, unigram, bigram, len(docs)), self.term_idf)
-        doc, ids = unigram
-        per_word = _counts(doc, ids, (len(docs), len(uniq)))
-        rows = self._gram_rows(uniq)  # may grow self._w: index it afterwards
-        chars = _tfidf(per_word @ self._w[rows], self.gram_idf)
-        return sp.hstack([words, chars * self.char_weight], format="csr")
+        return sp.hstack(self.blocks(docs), format="csr")
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_rows"], state["_w"] = None, self._w[: len(self.words)]
+        state["_rows"], state["_w"] = None, self._w[: len(self.words) + 1]
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._rows = dict(self.words)
+        self._rows = {**self.words, "SEP": len(self.words)}
 
 
 @dataclass(frozen=True)
@@ -249,16 +261,17 @@ class TrainReport:
 
 @dataclass
 class _Heads:
-    """Linear scorers, one row per target (the tags, then relevance)."""
+    """Linear scorers, one column per target (the tags, then relevance)."""
 
-    coef: np.ndarray
+    weights: np.ndarray  # features x targets
     intercept: np.ndarray
     platt: np.ndarray
     thresholds: np.ndarray
 
-    def scores(self, x) -> np.ndarray:
-        raw = np.asarray(x @ self.coef.T) + self.intercept
-        return _sigmoid(raw * self.platt[:, 0] + self.platt[:, 1])
+    def scores(self, words, chars) -> np.ndarray:
+        n = words.shape[1]
+        raw = np.asarray(words @ self.weights[:n]) + np.asarray(chars @ self.weights[n:])
+        return _sigmoid((raw + self.intercept) * self.platt[:, 0] + self.platt[:, 1])
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -360,7 +373,7 @@ class TagModel:
         self.classifier, (platt, thresholds, oof), summary = _choose(raw, targets, self.kinds)
         self._features = TextFeatures().fit(docs)
         coef, intercept = _fit_all(self.classifier, self._features.transform(docs), targets)
-        self._heads = _Heads(coef, intercept, platt, thresholds)
+        self._heads = _Heads(np.ascontiguousarray(coef.T), intercept, platt, thresholds)
         self.info = _info(examples, self.tag_ids, now, summary, thresholds, targets, oof)
         return TrainReport(self.info, self.classifier, self.thresholds,
                            time.perf_counter() - started, tuple(e.id for e in examples),
@@ -375,11 +388,12 @@ class TagModel:
         return float(self._heads.thresholds[-1])
 
     def score_matrix(self, titles_and_texts: list[tuple[str, str]]):
-        """(features, scores): scores has one row per item, columns tags then relevance."""
+        """(word features, scores): one row per item; score columns are the tags, then
+        relevance. Pass the word features to `explain`."""
         if self._heads is None:
             raise ScannerError("the tag model is not trained; run training first")
-        x = self._features.transform([model_text(t, b) for t, b in titles_and_texts])
-        return x, self._heads.scores(x)
+        words, chars = self._features.blocks([model_text(t, b) for t, b in titles_and_texts])
+        return words, self._heads.scores(words, chars)
 
     def predict(self, titles_and_texts: list[tuple[str, str]]) -> list[dict[str, ModelScore]]:
         """Every tag's score per item, with the top word features where the score is near or
@@ -398,7 +412,7 @@ class TagModel:
         cols = x.indices[x.indptr[row]:x.indptr[row + 1]]
         vals = x.data[x.indptr[row]:x.indptr[row + 1]]
         words = cols < len(self._features.terms)
-        cols, contrib = cols[words], vals[words] * self._heads.coef[column, cols[words]]
+        cols, contrib = cols[words], vals[words] * self._heads.weights[cols[words], column]
         best = np.argsort(-contrib, kind="stable")[:top]
         return tuple(self._features.terms[cols[k]] for k in best if contrib[k] > 0)
 

@@ -1,0 +1,205 @@
+"""Tagger: rules alone, rules plus model, why strings, source tags, awkward input."""
+
+import random
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from scanner.classify.combine import (
+    Blend,
+    Tagger,
+    TaggingError,
+    blend_scores,
+    fit_blend,
+    fit_tagger,
+    model_strength,
+)
+from scanner.classify.labels import LabelledText
+from scanner.classify.model import TagModel
+from scanner.classify.rules import RuleMatcher
+from scanner.classify.taxonomy import parse_taxonomy_text
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+TAXONOMY_YAML = """
+relevance:
+  keywords: ["*bibliotek*", "läs*", "bok*", "librar*"]
+tags:
+  - id: lasning
+    label_sv: Läsning
+    priority: 1
+    keywords: [läsfrämj*, bokcirk*, högläs*, reading]
+  - id: digital
+    label_sv: Digital delaktighet
+    priority: 1
+    keywords: [bankid, e-tjänst*, digital delaktighet]
+  - id: pengar
+    label_sv: Pengar
+    priority: 2
+    keywords: [budget*, statsbidrag*]
+"""
+TOPIC_WORDS = {
+    "lasning": "läsfrämjande bokcirkel högläsning författarbesök läslust sommarboken".split(),
+    "digital": "bankid e-tjänster surfplatta datorhjälp digitala mobilen".split(),
+    "pengar": "budgeten nedskärningar statsbidrag besparingar anslaget kostnader".split(),
+}
+OFF_TOPIC = "fotboll matchen målvakten trafiken vägarbete vädret regnet halkan".split()
+FILLER = "kommunen veckan arbetet under året också tillsammans många nya flera stora".split()
+
+
+def synthetic(n: int = 90, seed: int = 0) -> list[LabelledText]:
+    rng, examples = random.Random(seed), []
+    for i in range(n):
+        tags = tuple(rng.sample(sorted(TOPIC_WORDS), rng.choice([1, 1, 2]))) if i % 5 else ()
+        pool = [w for t in tags for w in TOPIC_WORDS[t]] or OFF_TOPIC
+        title = " ".join(rng.sample(pool, 2) + rng.sample(FILLER, 2))
+        text = " ".join(rng.choice(pool) if rng.random() < 0.3 else rng.choice(FILLER)
+                        for _ in range(40))
+        text += " på biblioteket" if tags else ""
+        examples.append(LabelledText(f"c{seed}-{i}", title, text, f"källa-{i % 6}", "sv", tags,
+                                     bool(tags), origin="bundled"))
+    return examples
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return parse_taxonomy_text(TAXONOMY_YAML)
+
+
+@pytest.fixture(scope="module")
+def rules(taxonomy):
+    return RuleMatcher(taxonomy)
+
+
+@pytest.fixture(scope="module")
+def tagger(taxonomy, rules):
+    return fit_tagger(taxonomy, rules, synthetic(), NOW)[0]
+
+
+def test_rules_alone_tag_with_matched_terms(taxonomy, rules):
+    decision = Tagger(taxonomy, rules, None).tag(
+        "Bokcirkel och högläsning", "Biblioteket startar läsfrämjande bokcirklar.")
+    assert decision.relevant and decision.tag_ids == ("lasning",)
+    tag = decision.tags[0]
+    assert tag.origin == "rule" and 0.5 <= tag.score <= 1.0
+    assert tag.why.startswith("träffar: ") and "bokcirk*" in tag.why and "modell" not in tag.why
+
+
+def test_rules_alone_give_nothing_to_an_off_topic_item(taxonomy, rules):
+    decision = Tagger(taxonomy, rules, None).tag("Matchen slutade oavgjort", "Målvakten ...")
+    assert not decision.relevant and decision.tags == ()
+
+
+def test_rules_and_model_together_tag_and_explain(tagger):
+    decision = tagger.tag("Bokcirkel och läslust", "Författarbesök och högläsning i kommunen "
+                          "på biblioteket, och budgeten för sommarboken.")
+    assert decision.relevant and "lasning" in decision.tag_ids
+    tag = decision.tags[0]
+    assert tag.id == "lasning" and tag.origin in ("rule+model", "model", "rule")
+    assert "träffar: " in tag.why and "modell: " in tag.why
+    assert tag.why.index("träffar") < tag.why.index("modell")
+
+
+def test_the_model_finds_tags_the_rules_miss(tagger, taxonomy, rules):
+    title, text = "Surfplatta och datorhjälp", "Mobilen och digitala tjänster på biblioteket"
+    assert "digital" not in Tagger(taxonomy, rules, None).tag(title, text).tag_ids
+    decision = tagger.tag(title, text)
+    assert "digital" in decision.tag_ids
+    digital = next(t for t in decision.tags if t.id == "digital")
+    assert digital.origin == "model" and digital.why.startswith("modell: ")
+
+
+def test_the_blend_is_tuned_and_kept_with_the_model(tagger):
+    assert tagger.model.blend == tagger.model.info.scores["blend"]
+    copy = TagModel.from_bytes(tagger.model.to_bytes())
+    again = Tagger(tagger.taxonomy, tagger.rules, copy)
+    assert again.blend == tagger.blend
+    items = [(e.title, e.text, ()) for e in synthetic(12, seed=4)]
+    assert again.tag_many(items) == tagger.tag_many(items)
+
+
+def test_source_tags_are_added_but_do_not_make_an_item_relevant(tagger):
+    off = tagger.tag("Matchen slutade oavgjort", "Målvakten räddade", source_tags=("pengar",))
+    assert not off.relevant
+    assert [(t.id, t.score, t.origin) for t in off.tags] == [("pengar", 1.0, "source")]
+    on = tagger.tag("Bokcirkel och högläsning", "läsfrämjande på biblioteket",
+                    source_tags=("lasning",))
+    lasning = next(t for t in on.tags if t.id == "lasning")
+    assert on.relevant and lasning.origin == "source" and "träffar" in lasning.why
+
+
+@pytest.mark.parametrize("title, text", [
+    ("", ""),
+    ("Bara en rubrik om bokcirkel", ""),
+    ("", "Bara text om högläsning på biblioteket"),
+    ("<h1>Bokcirkel</h1>", "<p>Läsfrämjande &amp; högläsning</p><script>alert(1)</script>"),
+    ("Libraries and reading", "The library runs reading circles for children."),
+    ("Kirjasto", "Kirjastossa on lukupiiri lapsille ja aikuisille."),
+    (None, None),
+])
+def test_awkward_input_gets_a_complete_decision(tagger, title, text):
+    decision = tagger.tag(title, text)
+    assert decision.relevant == bool(decision.tags)
+    assert all(0.0 <= t.score <= 1.0 and t.origin in ("rule", "model", "rule+model")
+               for t in decision.tags)
+
+
+def test_html_is_not_taken_for_words(tagger):
+    decision = tagger.tag("<h1>Bokcirkel</h1>", "<p class='bankid'>Läsfrämjande</p>")
+    assert "digital" not in decision.tag_ids and "lasning" in decision.tag_ids
+
+
+def test_a_megabyte_of_text_is_tagged(tagger):
+    text = "Högläsning och bokcirkel på biblioteket. " + "Kommunen växer. " * 65_000
+    assert len(text) > 1_000_000
+    decision = tagger.tag("Läsfrämjande", text)
+    assert decision.relevant and "lasning" in decision.tag_ids
+
+
+def test_batches_equal_single_items_and_use_one_model_call(tagger, monkeypatch):
+    items = [(e.title, e.text, ()) for e in synthetic(15, seed=9)]
+    singles = [tagger.tag(*item) for item in items]
+    calls = []
+    original = tagger.model.score_matrix
+    monkeypatch.setattr(tagger.model, "score_matrix", lambda pairs: calls.append(1) or
+                        original(pairs))
+    assert tagger.tag_many(items) == singles and len(calls) == 1
+    assert tagger.tag_many([]) == []
+
+
+def test_an_unreadable_item_raises_naming_it(tagger):
+    with pytest.raises(TaggingError, match="item 1"):
+        tagger.tag_many([("Rubrik", "Text", ()), 42])
+
+
+def test_language_comes_from_the_item_or_the_injected_detector(taxonomy, rules):
+    assert Tagger(taxonomy, rules).tag("Rubrik", "Text", lang="sv").lang == "sv"
+    detector = Tagger(taxonomy, rules, detect_language=lambda text: "en")
+    assert detector.tag("Libraries", "Reading").lang == "en"
+    assert Tagger(taxonomy, rules).tag("Rubrik", "Text").lang == ""
+
+
+def test_model_strength_puts_each_threshold_at_one_half():
+    scores = np.array([[0.2, 0.1, 0.6, 1.0, 0.0]])
+    thresholds = np.array([0.2, 0.4, 0.2, 0.2, 0.2])
+    assert np.allclose(model_strength(scores, thresholds), [[0.5, 0.125, 0.75, 1.0, 0.0]])
+
+
+def test_blend_gives_tags_by_model_by_rules_or_by_agreement():
+    blend = Blend(model_alone=0.5, rule_alone=0.8, weight=0.5, agree=0.45)
+    rule = np.array([[0.0, 0.9, 0.5, 0.4, 0.0]])
+    strength = np.array([[0.6, 0.0, 0.45, 0.2, 0.3]])
+    given, score, origin = blend_scores(rule, strength, blend)
+    assert given.tolist() == [[True, True, True, False, False]]
+    assert origin[0, :3].tolist() == [2, 1, 3]
+    assert score[0, 1] == pytest.approx(0.9)
+
+
+def test_fit_blend_prefers_what_the_out_of_fold_scores_support():
+    rng = np.random.default_rng(0)
+    gold = rng.random((200, 4)) < 0.3
+    rule = np.where(gold, 0.9, 0.3) * (rng.random((200, 4)) < 0.8)  # rules reliable
+    strength = rng.random((200, 4))  # model noise
+    relevant = gold.any(axis=1)
+    blend = fit_blend(rule, strength, gold, np.ones(200), relevant, relevant)
+    assert blend.rule_alone <= 0.9 and blend.model_alone > 1.0
