@@ -234,6 +234,9 @@ def _raw_level(entries: Any, loc: Loc, enclosing: str | None):
 
 
 def _text(value: Any) -> str | None:
+    """A scalar as the model will read it (numbers become text), or None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 

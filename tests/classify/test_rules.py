@@ -323,6 +323,9 @@ def test_shipped_taxonomy_tags_typical_items(shipped, title, text, expected):
     ("Vägarbete på E4 vid Gävle", "Trafiken leds om under två veckor medan bron repareras."),
     ("Matchen slutade 2–1", "Hemmalaget avgjorde i slutminuten inför 3 000 åskådare."),
     ("Road works in the city centre", "Traffic will be diverted for two weeks."),
+    ("Boka tid för bygglovsrådgivning", "Du bokar enklast på webben. Läs mer om bygglov här."),
+    ("Årsredovisning och bokslut 2023", "Kommunen gick med överskott. Bokföringen granskas."),
+    ("Sommarjobb för unga", "Läs mer och ansök senast 1 mars. Vi söker ungdomar till parkerna."),
 ])
 def test_shipped_taxonomy_leaves_unrelated_items_untagged(shipped, title, text):
     assert shipped.relevance(title, text) == ()

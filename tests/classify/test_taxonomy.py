@@ -203,6 +203,14 @@ def test_unknown_parent_without_a_close_match():
                      "another tag"]
 
 
+def test_a_number_as_parent_is_checked_like_text():
+    assert problems("""\
+        tags:
+          - {id: mik, label_sv: MIK, priority: 2}
+          - {id: kallkritik, label_sv: Källkritik, parent: 5}
+        """) == ["taxonomy.yaml:3: tags[1].parent: unknown parent '5'; use the id of another tag"]
+
+
 def test_parent_loops_and_self_parents_are_reported():
     found = problems("""\
         tags:
