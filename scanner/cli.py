@@ -216,7 +216,7 @@ def item_json(item) -> dict:
         "title": item.title, "summary": item.summary, "published": iso(item.published),
         "fetched": iso(item.fetched), "lang": item.lang, "tags": list(item.tags),
         "date_missing": item.date_missing, "revision": item.revision,
-        "relevant": item.relevant,
+        "relevant": item.relevant, "story": item.story,
         "tag_details": [{"id": t.tag, "score": t.score, "why": t.why, "origin": t.origin}
                         for t in item.tag_details],
     }

@@ -127,7 +127,7 @@ class ScanCycle:
             return None
         counts = self.store.store_batch(list(prepared.items), fetched,
                                         self._next_state(source, fetched),
-                                        skipped=prepared.skipped)
+                                        skipped=prepared.skipped, same_story=same_story)
         warnings = tuple(f"{source.id}: {w}" for w in prepared.warnings)
         return scan_result(source, fetched, counts, prepared.skipped, warnings)
 
@@ -190,13 +190,26 @@ def items_from(source: Source, parsed: ParseResult,
     """Entries to items: filters applied, duplicates collapsed, source tags added."""
     kept = [e for e in parsed.entries if config.passes_filters(source, e.title, e.summary)]
     converted = dedup.to_items(source.id, source.language, kept, fetched_at)
-    batch = [replace(item, tags=tuple(dict.fromkeys(item.tags + source.tags)))
+    batch = [with_story_signature(replace(item, tags=tuple(dict.fromkeys(item.tags +
+                                                                         source.tags))))
              for item in converted.items]
     warnings = list(parsed.warnings)
     if converted.duplicates:
         warnings.append(f"{converted.duplicates} entries repeat the guid or link of an earlier "
                         "entry in the same feed and were stored once")
     return batch, len(parsed.entries) - len(kept) + converted.duplicates, tuple(warnings)
+
+
+def with_story_signature(item: Item) -> Item:
+    signature = dedup.story_signature(item.title, item.summary)
+    return replace(item, story_tokens=dedup.signature_tokens_text(signature),
+                   story_bands=signature.bands)
+
+
+def same_story(tokens_a: str, tokens_b: str) -> bool:
+    """The dedup stage's verdict on two stored items, for the store's story assignment."""
+    return dedup.same_story(dedup.signature_from_tokens(tokens_a),
+                            dedup.signature_from_tokens(tokens_b))
 
 
 def _as_parse_failure(source: Source, fetched: FetchResult, parsed: ParseResult) -> FetchResult:

@@ -95,7 +95,7 @@ def history_counts(items, week: str, taxonomy: Taxonomy,
         start, end = week_bounds(earlier)
         relevant = [i for i in items if i.relevant is True and start <= i.published < end]
         roots = [{taxonomy.root_of(t) for t in s.tags if _known(taxonomy, t)}
-                 for s in group_stories(relevant, {}, sources)]
+                 for s in group_stories(relevant, {i.id: i.story for i in relevant}, sources)]
         for tag in counts:
             counts[tag].append(sum(tag in story_roots for story_roots in roots))
     return counts
@@ -111,7 +111,8 @@ def _known(taxonomy: Taxonomy, tag: str) -> bool:
 
 def content_for(inputs: DigestInputs, recipient: Recipient, already_sent: set[int],
                 now: datetime) -> DigestContent:
-    return build_digest(inputs.definition, inputs.items, inputs.taxonomy, inputs.sources, {},
+    stories = {i.id: i.story for i in inputs.items if i.story is not None}
+    return build_digest(inputs.definition, inputs.items, inputs.taxonomy, inputs.sources, stories,
                         inputs.history, inputs.failing, already_sent, recipient, now,
                         inputs.week)
 

@@ -147,6 +147,8 @@ class Item:
     tag_scores: tuple[ItemTag, ...] = ()  # automatic tags (rules and model)
     relevant: bool | None = None  # automatic verdict; None when not tagged
     tagger_version: str | None = None
+    story_tokens: str = ""  # dedup.signature_tokens_text: what "same story" compares
+    story_bands: tuple[str, ...] = ()  # LSH keys: items sharing one are story candidates
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ class ArchivedItem:
     canonical_url: str | None = None
     relevant: bool | None = None  # a human verdict wins over the automatic one
     tag_details: tuple[ItemTag, ...] = ()  # every tag in effect, human labels included
+    story: int | None = None  # shared by every item of one story across sources
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scanner.errors import StoreError
 from scanner.models import ArchivedItem, FetchResult, Item, ItemTag, SourceHealth, SourceState
-from scanner.store import digests, migrations, tags, upsert
+from scanner.store import digests, migrations, stories, tags, upsert
 from scanner.store.engine import open_engine
 from scanner.store.schema import fetch_log, item_sources, item_tags, items, source_state
 
@@ -63,10 +63,10 @@ class Store:
             conn.execute(fetch_log.insert(), [_log_row(result) for result, _ in records])
 
     def store_batch(self, items_in: Sequence[Item], result: FetchResult, state: SourceState,
-                    skipped: int = 0) -> BatchCounts:
+                    skipped: int = 0, same_story: stories.SameStory | None = None) -> BatchCounts:
         """Store one source's batch, its new state and its fetch log in one transaction."""
         with self.engine.begin() as conn:
-            counts = _merge_items(conn, items_in)
+            counts = _merge_items(conn, items_in, same_story)
             self._save_state_and_log(conn, result, state, counts, skipped)
         return counts
 
@@ -185,7 +185,8 @@ def _log_row(result: FetchResult, counts: BatchCounts = BatchCounts(), skipped: 
                 skipped=skipped, elapsed=result.elapsed)
 
 
-def _merge_items(conn: Connection, batch: Sequence[Item]) -> BatchCounts:
+def _merge_items(conn: Connection, batch: Sequence[Item],
+                 same_story: stories.SameStory | None = None) -> BatchCounts:
     """Insert new items, update changed ones in place, attach items seen via another source."""
     known = _known_identities(conn, batch)
     fresh = [item for item in batch if item.identity not in known]
@@ -198,6 +199,7 @@ def _merge_items(conn: Connection, batch: Sequence[Item]) -> BatchCounts:
     attach += [(id_by_url[i.canonical_url], i) for i in repeats]
     _link_sources(conn, inserted + attach)
     _add_tags(conn, inserted, attach)
+    stories.assign_stories(conn, inserted, same_story)
     _update_items(conn, changed)
     return BatchCounts(new=len(fresh), updated=len(changed),
                        unchanged=len(batch) - len(fresh) - len(changed))
@@ -330,7 +332,8 @@ def _archived(row, sources: tuple[str, ...], verdict: bool | None,
         url=row["url"], title=row["title"], summary=row["summary"], published=row["published"],
         fetched=row["first_seen"], lang=row["lang"], tags=tuple(t.tag for t in details),
         date_missing=row["date_missing"], revision=row["revision"],
-        canonical_url=row["canonical_url"], relevant=verdict, tag_details=details)
+        canonical_url=row["canonical_url"], relevant=verdict, tag_details=details,
+        story=row["story_id"] or row["id"])
 
 
 def _health(source_id: str, state: SourceState, items_7d: int, items_30d: int) -> SourceHealth:

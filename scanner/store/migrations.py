@@ -28,9 +28,12 @@ def m002_tagging(conn: Connection) -> None:
 
 
 def m003_digests(conn: Connection) -> None:
-    """The delivery log (claim before send, record after), what each recipient got, builds."""
+    """The delivery log (claim before send, record after), what each recipient got, builds;
+    stories across sources (items.story_id, LSH bands)."""
     schema.metadata.create_all(conn, tables=[schema.deliveries, schema.delivered_items,
-                                             schema.digest_builds])
+                                             schema.digest_builds, schema.story_bands])
+    for column in ("story_id INTEGER", "story_tokens TEXT"):
+        _add_column_if_missing(conn, "items", column)
 
 
 MIGRATIONS: list[Migration] = [

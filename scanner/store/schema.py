@@ -92,6 +92,8 @@ items = Table(
     Column("relevant", Boolean),  # automatic verdict; None until tagged (labels win over it)
     Column("tagged_at", UTCDateTime),
     Column("tagger_version", String(100)),
+    Column("story_id", Integer, index=True),  # the first item of its story
+    Column("story_tokens", Text),
     Index("ix_items_published", "published"),
     Index("ix_items_canonical_url", "canonical_url"),
 )
@@ -126,6 +128,13 @@ tag_models = Table(
     Column("trained_at", UTCDateTime, nullable=False),
     Column("info", Text, nullable=False),  # JSON: labels used, their sources, scores
     Column("model", LargeBinary, nullable=False),
+)
+
+story_bands = Table(
+    "story_bands", metadata,
+    Column("band", String(40), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_story_bands_band", "band"),
 )
 
 deliveries = Table(
