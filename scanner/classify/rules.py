@@ -77,7 +77,7 @@ class _Entry:
     """What one distinct token matches."""
 
     unit: str  # its stem: words sharing a stem are one piece of evidence
-    singles: tuple[int, ...]  # one-word terms it matches
+    singles: tuple[tuple[int, str], ...]  # (term, unit) of the one-word terms it matches
     anchors: tuple[int, ...]  # phrases whose anchor (rarest) word it can be
     members: frozenset[Ref]  # every (term, position) it can stand for
 
@@ -95,7 +95,8 @@ class RuleMatcher:
         self._sizes = [len(term.atoms) for term in self._terms]
         self._anchor = [_anchor(term.atoms) for term in self._terms]
         self._keys = [(term.role, term.owner, term.label) for term in self._terms]
-        self._index = _TokenIndex(self._terms, self._anchor)
+        self._index = _TokenIndex(self._terms, self._anchor,
+                                  [term.role == _RELEVANCE for term in self._terms])
         self._lineage = {tag.id: _lineage(taxonomy, tag.id) for tag in taxonomy.tags}
         self._weights = {tag.id: tag.weight for tag in taxonomy.tags}
         self._nested = any(tag.parent for tag in taxonomy.tags)
@@ -148,8 +149,7 @@ class RuleMatcher:
             entry = self._index.active[word]
             if entry.singles:
                 n = occurrences[word]
-                for term in entry.singles:
-                    key = (term, entry.unit)
+                for key in entry.singles:
                     counts[key] = counts.get(key, 0) + n
             if entry.anchors:
                 self._count_phrases(words, word, occurrences[word], entry.anchors, counts)
@@ -215,7 +215,7 @@ class RuleMatcher:
 class _TokenIndex:
     """Which terms a token matches, worked out once per distinct token and remembered."""
 
-    def __init__(self, terms: list[_Term], anchors: list[int]):
+    def __init__(self, terms: list[_Term], anchors: list[int], pooled: list[bool]):
         self.text: dict[str, list[Ref]] = {}
         self.stem: dict[str, list[Ref]] = {}
         self.prefix: dict[str, list[Ref]] = {}
@@ -228,6 +228,7 @@ class _TokenIndex:
         self.suffix_lengths = sorted({len(key) for key in self.suffix})
         self.sizes = [len(term.atoms) for term in terms]
         self.anchors = anchors
+        self.pooled = pooled  # relevance terms: all their words are one piece of evidence
         self.seen: set[str] = set()  # every token looked up so far
         self.hits: dict[str, _Entry] = {}  # the tokens among them that match something
         self.active: dict[str, _Entry] = {}  # ... a one-word term or the anchor of a phrase
@@ -264,7 +265,8 @@ class _TokenIndex:
         refs = frozenset(self._find(word, stemmed))
         if refs:
             self.hits[word] = entry = _Entry(
-                stemmed, tuple(t for t, p in refs if p == 0 and self.sizes[t] == 1),
+                stemmed, tuple((t, "" if self.pooled[t] else stemmed)
+                               for t, p in refs if p == 0 and self.sizes[t] == 1),
                 tuple(t for t, p in refs if self.sizes[t] > 1 and p == self.anchors[t]), refs)
             if entry.singles or entry.anchors:
                 self.active[word] = entry
