@@ -11,33 +11,17 @@ from pathlib import Path
 import click
 
 from scanner import config, settings as settings_module
+from scanner.cli_common import config_option, run_safely
+from scanner.cli_sources import register as register_source_commands
 from scanner.cli_output import (
     STOCKHOLM, console, print_check, print_deliveries, print_health, print_items_table,
     print_scan_report, scan_progress,
 )
 from scanner.core import Scanner, utc_now
-from scanner.errors import ScannerError
-
-config_option = click.option(
-    "--config", "config_dir", type=click.Path(file_okay=False, path_type=Path),
-    envvar="SCANNER_CONFIG_DIR", default=None,
-    help="Folder with sources.yaml, taxonomy.yaml and digests/ (default: current folder).")
 
 
 def _scanner(config_dir: Path | None) -> Scanner:
     return Scanner(settings_module.load_settings(config_dir=config_dir))
-
-
-def run_safely(func):
-    """Turn ScannerError into a clear message and exit code; tracebacks only with --verbose."""
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except ScannerError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
-    return wrapper
 
 
 @click.group()
@@ -71,6 +55,9 @@ def scan(config_dir, source_ids, all_sources):
 @main.group()
 def sources():
     """Check, list and describe the sources in sources.yaml."""
+
+
+register_source_commands(sources)
 
 
 @sources.command("check")

@@ -122,6 +122,10 @@ def print_deliveries(results: dict[str, list]) -> int:
 
 def print_check(check) -> None:
     out = console()
+    if check.page_lines:
+        for line in check.page_lines:
+            out.print(line, markup=False)
+        return
     fetch = check.fetch
     out.print(f"{check.source.id}: HTTP {fetch.status or '—'} {fetch.outcome} "
               f"from {fetch.final_url or fetch.url} in {fetch.elapsed:.2f}s", markup=False)

@@ -9,10 +9,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner import config, digesting
+from scanner import config, dedup, digesting
 from scanner.cycle import ParsePool, ScanCycle, items_from
 from scanner.errors import ConfigError, UnknownSourceError
 from scanner.fetch import Fetcher
+from scanner.pages import PageOutcome, describe_page_check, run_page_source, run_page_sources
 from scanner.models import (
     ArchivedItem, FetchResult, Item, ParseResult, Source, SourceHealth, SourceScanResult,
     SourceState, Taxonomy,
@@ -48,6 +49,7 @@ class CheckResult:
     parse: ParseResult | None
     items: tuple[Item, ...]
     filtered_out: int
+    page_lines: tuple[str, ...] = ()  # kind html/page: what the selectors and extraction found
 
 
 def utc_now() -> datetime:
@@ -112,7 +114,7 @@ class Scanner:
             cycle = ScanCycle(self.store, self.settings, {s.id: s for s in chosen}, states, now,
                               parser, on_result)
             fetched = asyncio.run(self._fetch_all([(s, states.get(s.id)) for s in chosen], now,
-                                                  cycle.fetched))
+                                                  cycle))
             results = cycle.finish()
         moved = tuple((f.source_id, f.moved_to) for f in fetched if f.moved_to)
         order = {s.id: n for n, s in enumerate(chosen)}
@@ -181,15 +183,27 @@ class Scanner:
                          "`scanner retag`.")
             return None
 
-    async def _fetch_all(self, pairs, now, handle) -> list[FetchResult]:
+    async def _fetch_all(self, pairs, now, cycle: ScanCycle) -> list[FetchResult]:
+        """Feeds through the fetcher directly; pages (and feeds whose articles are fetched)
+        through their own jobs, sharing the fetcher's limits."""
+        feeds = [(s, st) for s, st in pairs if _plain_feed(s)]
+        pages = [(s, st) for s, st in pairs if not _plain_feed(s)]
         async with Fetcher(self.settings) as fetcher:
-            return await fetcher.fetch_all(pairs, now, on_result=handle)
+            fed, paged = await asyncio.gather(
+                fetcher.fetch_all(feeds, now, on_result=cycle.fetched),
+                run_page_sources(fetcher, pages, now, self._known_urls, cycle.page_done))
+        return list(fed) + [outcome.fetched for outcome in paged]
+
+    def _known_urls(self, urls: list[str]) -> set[str]:
+        return self.store.known_urls(urls, [dedup.canonical_url(u) for u in urls])
 
     # -- staff tools --------------------------------------------------------------------------
 
     def check_source(self, source_id: str, now: datetime | None = None) -> CheckResult:
         """Fetch and parse one source as a scan would, storing nothing."""
         source, now = self.source(source_id), now or utc_now()
+        if not _plain_feed(source):
+            return self._check_page_source(source, now)
         fetched = asyncio.run(self._fetch_one(source, now))
         if fetched.outcome != "ok":
             return CheckResult(source, fetched, None, (), 0)
@@ -200,6 +214,19 @@ class Scanner:
             from scanner.tagging import tag_items
             batch = tag_items(self.tagger(now), self.tagger_spec(now).version, batch)
         return CheckResult(source, fetched, parsed, tuple(batch), skipped)
+
+    def _check_page_source(self, source: Source, now: datetime) -> CheckResult:
+        outcome = asyncio.run(self._run_page_job(source, now))
+        parsed = outcome.parsed
+        batch, skipped = [], 0
+        if parsed is not None and not parsed.failed:
+            batch, skipped, _ = items_from(source, parsed, outcome.fetched.fetched_at)
+        return CheckResult(source, outcome.fetched, parsed, tuple(batch), skipped,
+                           tuple(describe_page_check(outcome, source)))
+
+    async def _run_page_job(self, source: Source, now: datetime) -> PageOutcome:
+        async with Fetcher(self.settings) as fetcher:
+            return await run_page_source(fetcher, source, None, now, lambda urls: set())
 
     async def _fetch_one(self, source: Source, now: datetime) -> FetchResult:
         async with Fetcher(self.settings) as fetcher:
@@ -213,6 +240,10 @@ class Scanner:
         if source_id:
             self.source(source_id)
         return self.store.latest_items(source_id, since, limit)
+
+
+def _plain_feed(source: Source) -> bool:
+    return source.kind == "feed" and not source.fetch_article
 
 
 def _is_due(state: SourceState | None, now: datetime) -> bool:

@@ -58,7 +58,10 @@ def use_tagger(spec: TaggerSpec | None) -> None:
 def prepare(source: Source, body: bytes, headers: dict, url: str,
             fetched_at: datetime) -> Prepared:
     """Parse, filter, dedup within the batch, and tag: everything but storing."""
-    parsed = parse_feed(body, headers, url, fetched_at)
+    return prepare_parsed(source, parse_feed(body, headers, url, fetched_at), fetched_at)
+
+
+def prepare_parsed(source: Source, parsed: ParseResult, fetched_at: datetime) -> Prepared:
     if parsed.failed:
         return Prepared(parsed)
     batch, skipped, warnings = items_from(source, parsed, fetched_at)
@@ -90,6 +93,7 @@ class ScanCycle:
         self.pending: list[Pending] = []
         self.quiet: list[tuple[Source, FetchResult]] = []
         self.results: list[SourceScanResult] = []
+        self.page_texts: dict[str, str | None] = {}  # kind page: the text to remember
 
     def fetched(self, fetched: FetchResult) -> None:
         """Called as each fetch finishes (inside the event loop): queue parsing, store what's done."""
@@ -103,6 +107,18 @@ class ScanCycle:
         self._store_parsed(wait=False)
         if len(self.quiet) >= QUIET_GROUP:
             self._store_quiet()
+
+    def page_done(self, outcome) -> None:
+        """A page source's job finished (pages.run_page_source): store what it found."""
+        source, fetched = self.sources[outcome.fetched.source_id], outcome.fetched
+        if fetched.outcome != "ok" or outcome.parsed is None:
+            self.quiet.append((source, fetched))
+            return
+        done: Future = Future()
+        done.set_result(prepare_parsed(source, outcome.parsed, fetched.fetched_at))
+        self.page_texts[source.id] = outcome.page_text
+        self.pending.append(Pending(source, fetched, done))
+        self._store_parsed(wait=False)
 
     def finish(self) -> list[SourceScanResult]:
         self._store_parsed(wait=True)
@@ -153,7 +169,8 @@ class ScanCycle:
 
     def _next_state(self, source: Source, fetched: FetchResult) -> SourceState:
         state = next_state(source, self.states.get(source.id), fetched, self.now, self.settings)
-        return replace(state, url=source.url)
+        page_text = self.page_texts.get(source.id) or state.page_text
+        return replace(state, url=source.url, page_text=page_text)
 
     def _safely(self, source, fetched, action, argument) -> SourceScanResult | None:
         try:

@@ -503,9 +503,6 @@ def test_demo_runs_offline_even_where_proxy_variables_are_set(tmp_path):
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG the fix hints name `scanner sources discover`, which does not exist "
-    "(scanner/parse/feed.py:36, scanner/parse/jsonfeed.py:18, scanner/fetch/outcomes.py:44)"))
 def test_commands_named_in_fix_hints_exist(cli, http_server):
     http_server.route("/start.html", body=feed("startsida.html"), headers=HTML)
     cli.sources(cli.source("kommunbibliotek", "/start.html"))

@@ -173,6 +173,19 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
+    def known_urls(self, urls: list[str], canonical: list[str | None]) -> set[str]:
+        """Those of `urls` whose item is already archived (by link or canonical link)."""
+        pairs = list(zip(urls, canonical))
+        with self.engine.connect() as conn:
+            found = set()
+            for chunk in _chunks(pairs):
+                query = select(items.c.url, items.c.canonical_url).where(
+                    items.c.url.in_([u for u, _ in chunk]) |
+                    items.c.canonical_url.in_([c for _, c in chunk if c]))
+                for row in conn.execute(query):
+                    found.update((row.url, row.canonical_url))
+        return {u for u, c in pairs if u in found or c in found}
+
     def count_items(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(items)).scalar_one()
