@@ -4,7 +4,8 @@ A tag is given when the model passes its own threshold, or the rules fire strong
 agree moderately: with q the model score mapped so that its threshold sits at 0.5, and r the
 rule score, the tag is given when q >= model_alone, r >= rule_alone, or
 w·q + (1-w)·r >= agree while both are above zero. The four numbers (`Blend`) are tuned by
-`fit_blend` on out-of-fold model scores of the training examples, never on the items scored.
+`fit_blend` on out-of-fold model scores of the training examples, never on the items scored;
+there the bundled examples together weigh as much as the real labels (shared, human) together.
 
 Relevance: an item is relevant when it has at least one rule or model tag and the relevance
 evidence agrees (the relevance model's score reaches `Blend.relevance`, or a relevance keyword
@@ -26,7 +27,8 @@ from itertools import product
 import numpy as np
 
 from scanner.classify.labels import LabelledText
-from scanner.classify.model import TagModel, TrainReport, clean_text, f1_summary
+from scanner.classify.features import clean_text
+from scanner.classify.model import TagModel, TrainReport, f1_summary
 from scanner.classify.rules import THRESHOLD, RuleMatcher
 from scanner.errors import ScannerError
 from scanner.models import Taxonomy
@@ -95,15 +97,16 @@ def blend_scores(rule: np.ndarray, strength: np.ndarray, blend: Blend):
 
 
 def fit_blend(rule: np.ndarray, strength: np.ndarray, gold: np.ndarray,
-              relevance: np.ndarray, rule_relevant: np.ndarray, relevant: np.ndarray) -> Blend:
-    """The blend with the best mean of micro and macro F1 on these (out-of-fold) scores, then
-    the relevance cut with the best relevance accuracy."""
+              relevance: np.ndarray, rule_relevant: np.ndarray, relevant: np.ndarray,
+              weights=None) -> Blend:
+    """The blend with the best mean of micro and macro F1 on these (out-of-fold) scores, rows
+    weighted by `weights`, then the relevance cut with the best relevance accuracy."""
     best, best_value = Blend(), -1.0
     for model_alone, rule_alone, weight, agree in product(
             (0.4, 0.5, 0.6, 0.7, 2.0), (0.6, 0.7, 0.8, 0.9, 2.0), (0.3, 0.5, 0.7),
             np.arange(0.3, 0.71, 0.05)):
         blend = Blend(model_alone, rule_alone, weight, float(round(agree, 2)))
-        value = sum(f1_summary(gold, blend_scores(rule, strength, blend)[0]))
+        value = sum(f1_summary(gold, blend_scores(rule, strength, blend)[0], weights))
         if value > best_value + 1e-9:
             best, best_value = blend, value
     has_tag = blend_scores(rule, strength, best)[0].any(axis=1)
@@ -239,7 +242,16 @@ def fit_tagger(taxonomy: Taxonomy, rules: RuleMatcher, examples: list[LabelledTe
     strength = model_strength(report.oof_scores, np.array(list(model.thresholds.values())))
     gold = np.array([[t in e.tags for t in tag_ids] for e in examples])
     blend = fit_blend(rule, strength, gold, report.oof_relevance, rule_relevant,
-                      np.array([e.relevant for e in examples]))
+                      np.array([e.relevant for e in examples]), label_weights(examples))
     model.blend = asdict(blend)
     model.info.scores["blend"] = dict(model.blend)
     return Tagger(taxonomy, rules, model, detect_language=detect_language), report
+
+
+def label_weights(examples: list[LabelledText]) -> np.ndarray | None:
+    """Weights for tuning the blend: the project's bundled examples together weigh as much as
+    all real labels (shared, human) together, which show the items the tagger really meets."""
+    bundled = np.array([e.origin == "bundled" for e in examples])
+    if bundled.all() or not bundled.any():
+        return None
+    return np.where(bundled, 1.0 / bundled.sum(), 1.0 / (~bundled).sum())

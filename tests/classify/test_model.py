@@ -8,17 +8,9 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from scanner.classify.features import TextFeatures, clean_text, model_text
 from scanner.classify.labels import LabelledText
-from scanner.classify.model import (
-    MAGIC,
-    ModelFormatError,
-    TagModel,
-    TextFeatures,
-    best_threshold,
-    clean_text,
-    grouped_folds,
-    model_text,
-)
+from scanner.classify.model import MAGIC, ModelFormatError, TagModel, best_threshold, grouped_folds
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 TAGS = ["lasning", "digital", "pengar", "sallsynt"]

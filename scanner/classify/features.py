@@ -1,0 +1,198 @@
+"""What the tag model reads: clean text, and sublinear TF-IDF of word 1-2-grams and char_wb
+3-5-grams over casefolded text, the title repeated so it weighs more than the body.
+
+Char n-grams are those of each \\w+ word padded with spaces (scikit-learn's char_wb splits on
+whitespace only, so it also sees punctuation). A batch costs one regex pass and one dictionary
+lookup per token; the char n-grams come from one sparse product (documents x words) @
+(words x n-grams), each unseen word's n-grams computed once and remembered (up to `max_words`).
+The word block equals scikit-learn's TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
+token_pattern=r"\\w+") on the same text (a test checks it).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from itertools import compress, repeat
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+
+MAX_MODEL_CHARS = 20_000
+TITLE_REPEAT = 3
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
+_MARKUP = re.compile(r"<[^<>]{0,2000}>")
+_MOJIBAKE = re.compile(r"\S*[ÃÂ]\S*")
+_WORD = re.compile(r"\w+")
+
+
+def clean_text(value: str) -> str:
+    """Plain text: markup stripped defensively, entities decoded, common mojibake repaired."""
+    if "<" in value:
+        value = _MARKUP.sub(" ", _SCRIPT.sub(" ", value))
+    if "&" in value:
+        value = html.unescape(value)
+    if "Ã" in value or "Â" in value:
+        value = _MOJIBAKE.sub(_repair, value)
+    return unicodedata.normalize("NFC", value)
+
+
+def _repair(match: re.Match) -> str:
+    try:
+        return match.group().encode("cp1252").decode("utf-8")
+    except UnicodeError:
+        return match.group()
+
+
+def model_text(title: str, text: str) -> str:
+    """What the model reads: the title three times, then the first 20,000 characters of text."""
+    body = clean_text((text or "")[: 2 * MAX_MODEL_CHARS])[:MAX_MODEL_CHARS]
+    title = clean_text((title or "")[:2000])
+    return ((title + " \n ") * TITLE_REPEAT + body).casefold()
+
+
+_SEP = " SEP "  # upper case: never a token of casefolded text
+
+
+def _tokens(docs: list[str]) -> list[str]:
+    """Casefolded word tokens of a batch, documents separated by the token "SEP"."""
+    return _WORD.findall(_SEP.join(map(str.casefold, docs)))
+
+
+def _positions(ids: np.ndarray, sep: int):
+    """(document, id) of every word token, and (document, first, second) of every bigram."""
+    is_sep = ids == sep
+    doc = np.cumsum(is_sep) - is_sep
+    words, pair = ~is_sep, ~is_sep[:-1] & ~is_sep[1:]
+    return (doc[words], ids[words]), (doc[:-1][pair], ids[:-1][pair], ids[1:][pair])
+
+
+def _counts(rows, cols, shape) -> sp.csr_matrix:
+    keep = cols >= 0
+    ones = np.ones(int(keep.sum()), np.float32)
+    return sp.csr_matrix((ones, (rows[keep], cols[keep])), shape=shape)
+
+
+def _grams(word: str, low: int = 3, high: int = 5):
+    padded = f" {word} "
+    return (padded[i:i + n] for n in range(low, high + 1) for i in range(len(padded) - n + 1))
+
+
+def _gram_matrix(words: list[str], index: dict) -> sp.csr_matrix:
+    """Rows: words; columns: char_wb n-grams in `index` (unknown n-grams dropped)."""
+    cols, lengths = [], []
+    for word in words:
+        before = len(cols)
+        cols.extend(map(index.get, _grams(word), repeat(-1)))
+        lengths.append(len(cols) - before)
+    rows = np.repeat(np.arange(len(words)), lengths)
+    return _counts(rows, np.asarray(cols, np.int64), (len(words), len(index)))
+
+
+def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    counts = counts.tocsr().astype(np.float32)
+    counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
+    return normalize(counts)
+
+
+def _idf(counts: sp.csr_matrix, keep_min: int) -> tuple[np.ndarray, np.ndarray]:
+    df = np.asarray(counts.getnnz(axis=0))
+    keep = np.flatnonzero(df >= keep_min)
+    idf = np.log((1 + counts.shape[0]) / (1 + df[keep])) + 1.0
+    return keep, idf.astype(np.float32)
+
+
+class TextFeatures:
+    """Word (1-2-gram) and char_wb (3-5-gram) sublinear TF-IDF, each block L2-normalised.
+
+    Python touches each distinct word of a batch once; everything per token is numpy/scipy.
+    """
+
+    def __init__(self, min_df: int = 2, char_weight: float = 1.0, max_words: int = 300_000):
+        self.min_df, self.char_weight, self.max_words = min_df, char_weight, max_words
+
+    def fit(self, docs: list[str]) -> TextFeatures:
+        tokens = _tokens(docs)
+        vocabulary = [w for w in dict.fromkeys(tokens) if w != "SEP"]
+        n = len(vocabulary)
+        self.words = dict(zip(vocabulary, range(n)))
+        self._rows = {**self.words, "SEP": n}
+        (doc, ids), (pdoc, first, second) = _positions(self._lookup(tokens), n)
+        unigrams = _counts(doc, ids, (len(docs), n))
+        keep, uni_idf = _idf(unigrams, self.min_df)
+        self._uni_col = np.full(n + 1, -1, np.int64)
+        self._uni_col[keep] = np.arange(len(keep))
+        codes, inverse = np.unique(first * n + second, return_inverse=True)
+        pkeep, bi_idf = _idf(_counts(pdoc, inverse, (len(docs), len(codes))), self.min_df)
+        self._bi_codes, self.term_idf = codes[pkeep], np.concatenate([uni_idf, bi_idf])
+        self.terms = [vocabulary[i] for i in keep] + [
+            f"{vocabulary[c // n]} {vocabulary[c % n]}" for c in self._bi_codes]
+        self._fit_grams(vocabulary, unigrams)
+        return self
+
+    def _fit_grams(self, vocabulary: list[str], unigrams: sp.csr_matrix) -> None:
+        grams: dict[str, int] = {}
+        for word in vocabulary:
+            for gram in _grams(word):
+                grams.setdefault(gram, len(grams))
+        keep, self.gram_idf = _idf(unigrams @ _gram_matrix(vocabulary, grams), self.min_df)
+        names = list(grams)
+        self.grams = {names[i]: j for j, i in enumerate(keep)}
+        self._w = _gram_matrix(vocabulary + [""], self.grams)  # the row of "SEP" is empty
+
+    def _lookup(self, tokens: list[str]) -> np.ndarray:
+        return np.fromiter(map(self._rows.get, tokens, repeat(-1)), np.int64, len(tokens))
+
+    def _token_ids(self, tokens: list[str]) -> np.ndarray:
+        """Rows of the word -> n-gram matrix for every token, learning unseen words once."""
+        ids = self._lookup(tokens)
+        unseen = ids < 0
+        if unseen.any():
+            new = list(dict.fromkeys(compress(tokens, unseen)))
+            if len(self._rows) + len(new) > self.max_words:  # forget what was learnt
+                self._rows = {**self.words, "SEP": len(self.words)}
+                self._w = self._w[: len(self._rows)]
+                return self._token_ids(tokens)
+            self._rows.update(zip(new, range(len(self._rows), len(self._rows) + len(new))))
+            self._w = sp.vstack([self._w, _gram_matrix(new, self.grams)], format="csr")
+            ids[unseen] = self._lookup(list(compress(tokens, unseen)))
+        return ids
+
+    def _term_counts(self, unigram, bigram, n_docs: int) -> sp.csr_matrix:
+        n = len(self.words)
+        (doc, ids), (pdoc, first, second) = unigram, bigram
+        first, second = np.minimum(first, n), np.minimum(second, n)
+        codes = first * n + second
+        pos = np.minimum(np.searchsorted(self._bi_codes, codes), max(len(self._bi_codes) - 1, 0))
+        found = (first < n) & (second < n)
+        if len(self._bi_codes):
+            found &= self._bi_codes[pos] == codes
+        n_uni = len(self.terms) - len(self._bi_codes)
+        cols = np.concatenate([self._uni_col[np.minimum(ids, n)], np.where(found, pos + n_uni, -1)])
+        return _counts(np.concatenate([doc, pdoc]), cols, (n_docs, len(self.terms)))
+
+    def blocks(self, docs: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The word block and the char block (already weighted) of a batch."""
+        if not docs:
+            return (sp.csr_matrix((0, len(self.terms)), dtype=np.float32),
+                    sp.csr_matrix((0, len(self.grams)), dtype=np.float32))
+        ids = self._token_ids(_tokens(docs))
+        unigram, bigram = _positions(ids, len(self.words))
+        words = _tfidf(self._term_counts(unigram, bigram, len(docs)), self.term_idf)
+        per_word = _counts(*unigram, (len(docs), self._w.shape[0]))
+        return words, _tfidf(per_word @ self._w, self.gram_idf) * self.char_weight
+
+    def transform(self, docs: list[str]) -> sp.csr_matrix:
+        """Rows of [word block | char block]; the first len(self.terms) columns are words."""
+        return sp.hstack(self.blocks(docs), format="csr")
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_rows"], state["_w"] = None, self._w[: len(self.words) + 1]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._rows = {**self.words, "SEP": len(self.words)}
