@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +19,7 @@ from scanner.cli_output import (
     print_scan_report, scan_progress,
 )
 from scanner.core import Scanner, utc_now
+from scanner.errors import ScannerError
 
 
 def _scanner(config_dir: Path | None) -> Scanner:
@@ -157,6 +159,87 @@ def digest_send(config_dir, digest_id, week, dry_run):
     results = _scanner(config_dir).send_digests(digest_id, week, dry_run)
     failed = print_deliveries(results)
     sys.exit(1 if failed else 0)
+
+
+@main.command()
+@config_option
+@click.argument("item_id", type=int, metavar="ITEM")
+@click.option("--tag", metavar="TAG", help="Give the item this taxonomy tag.")
+@click.option("--remove", is_flag=True, help="With --tag: take the tag away instead.")
+@click.option("--relevant", "verdict", flag_value="relevant", help="Mark the item relevant.")
+@click.option("--irrelevant", "verdict", flag_value="irrelevant",
+              help="Mark the item not relevant (it never appears in a digest).")
+@click.option("--by", "who", default=lambda: os.environ.get("USER", "cli"), show_default="$USER",
+              help="Who labels (kept with the label).")
+@run_safely
+def label(config_dir, item_id, tag, remove, verdict, who):
+    """Label an item by hand; labels win over automatic tags and train the model."""
+    if bool(tag) == bool(verdict) or (remove and not tag):
+        raise click.UsageError("give either --tag TAG [--remove], or --relevant / --irrelevant")
+    action = verdict or ("remove" if remove else "add")
+    _scanner(config_dir).label(item_id, action, tag, who)
+    click.echo(f"item {item_id}: {action}{' ' + tag if tag else ''} (by {who})")
+
+
+@main.command()
+@config_option
+@run_safely
+def train(config_dir):
+    """Train the tag model on the bundled examples, the shared set and people's labels."""
+    outcome = _scanner(config_dir).train()
+    click.echo(f"model {outcome.version}: {outcome.labels} labels "
+               f"({', '.join(f'{k} {v}' for k, v in outcome.label_sources.items())}), "
+               f"trained in {outcome.seconds:.1f} s")
+    for name, value in outcome.scores.items():
+        if isinstance(value, (int, float)):
+            click.echo(f"  {name}: {value:.3f}")
+    click.echo("stored; the next scan and `scanner retag` use it")
+
+
+@main.command()
+@config_option
+@click.option("--since", metavar="WHEN", help="Only items published since a date or an age.")
+@run_safely
+def retag(config_dir, since):
+    """Re-tag the archive after the taxonomy or the model changed (labels are kept)."""
+    done = _scanner(config_dir).retag(parse_since(since, utc_now()))
+    click.echo(f"re-tagged {done} items")
+
+
+@main.command()
+@config_option
+@click.argument("file", required=False, default="-", metavar="[FILE|-]")
+@run_safely
+def classify(config_dir, file):
+    """Tag JSON Lines {"id", "title", "text"} and write {"id", "relevant", "tags"} per line."""
+    from scanner.training import read_jsonl
+    stream = sys.stdin if file == "-" else _open_text(file)
+    rows = list(read_jsonl(stream, "stdin" if file == "-" else file))
+    for row in _scanner(config_dir).classify(rows):
+        click.echo(json.dumps(row, ensure_ascii=False))
+
+
+@main.command()
+@config_option
+@click.option("--labels", "labels_file", required=True, type=click.Path(path_type=Path),
+              help='JSON Lines with "id", "title", "text", "source", "tags" (and "relevant").')
+@run_safely
+def evaluate(config_dir, labels_file):
+    """Per-tag precision, recall, F1 and support; micro and macro averages."""
+    how, result = _scanner(config_dir).evaluate(labels_file)
+    click.echo(f"{labels_file}: {how}")
+    if hasattr(result, "summary"):
+        click.echo(result.summary())
+        click.echo(result.combined.table("combination (rules + model)"))
+    else:
+        click.echo(result.table("current tagger"))
+
+
+def _open_text(file: str):
+    try:
+        return open(file, encoding="utf-8")
+    except OSError as exc:
+        raise ScannerError(f"{file}: cannot read it ({exc.strerror}); check the path") from None
 
 
 @main.command()

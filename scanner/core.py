@@ -170,6 +170,44 @@ class Scanner:
         return {inputs.definition.id: digesting.send(self, inputs, now, dry_run)
                 for inputs in self.digest_inputs(digest_id, week, now)}
 
+    # -- labels, training, tagging ------------------------------------------------------------
+
+    def label(self, item_id: int, action: str, tag: str | None, who: str,
+              now: datetime | None = None) -> None:
+        """A person's label; it wins over automatic tags in every view."""
+        from scanner import training
+        training.check_item(self.store, item_id)
+        if tag is not None:
+            training.check_tag(self.taxonomy(), tag)
+        self.store.add_label(item_id, action, tag, who, "cli", now or utc_now())
+
+    def train(self, now: datetime | None = None):
+        from scanner import training
+        from scanner.tagging import taxonomy_path
+        path = taxonomy_path(self.settings.config_dir)
+        return training.train(self.store, self.taxonomy(), str(path), now or utc_now())
+
+    def retag(self, since: datetime | None = None, now: datetime | None = None) -> int:
+        from scanner import training
+        spec = self.tagger_spec(now)
+        return training.retag(self.store, self.tagger(now), spec.version, since, now or utc_now())
+
+    def classify(self, rows: list[dict]) -> list[dict]:
+        from scanner import training
+        return training.classify_rows(self.tagger(), rows, self._source_tags())
+
+    def _source_tags(self) -> dict[str, tuple[str, ...]]:
+        try:
+            return {s.id: s.tags for s in self.sources()}
+        except ConfigError:  # classify works on any text, with or without sources.yaml
+            return {}
+
+    def evaluate(self, path: Path, now: datetime | None = None):
+        from scanner import training
+        stored = self.store.latest_model()
+        return training.evaluate_file(path, self.taxonomy(), self.tagger(now),
+                                      stored.info if stored else {}, now or utc_now())
+
     def tagger(self, now: datetime | None = None) -> Tagger:
         from scanner.tagging import build_tagger
         return build_tagger(self.tagger_spec(now))

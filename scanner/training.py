@@ -1,0 +1,156 @@
+"""Learning from labels, for the core: label items, train and store a model, re-tag the
+archive, classify any text, and evaluate honestly (cross-validated where the model trained on
+the same labels)."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from scanner.classify import (
+    Evaluation, LabelledText, RuleMatcher, Tagger, bundled_examples, cross_validate, evaluate,
+    fit_tagger, read_labelled_jsonl, read_shared_labels, shared_labels_path,
+)
+from scanner.errors import ScannerError
+from scanner.models import ItemTag, Taxonomy
+from scanner.parse.language import detect_language
+from scanner.store.tags import StoredModel, TagDecisionRow
+
+RETAG_CHUNK = 1000
+ACTIONS = ("add", "remove", "relevant", "irrelevant")
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    version: str
+    labels: int
+    label_sources: dict
+    scores: dict
+    seconds: float
+
+
+# -- labels ------------------------------------------------------------------------------------
+
+def check_tag(taxonomy: Taxonomy, tag: str) -> None:
+    known = [t.id for t in taxonomy.tags]
+    if tag not in known:
+        close = difflib.get_close_matches(tag, known, n=1)
+        hint = f" — did you mean `{close[0]}`?" if close else f"; known tags: {', '.join(known)}"
+        raise ScannerError(f"unknown tag '{tag}' (not in {taxonomy.path}){hint}")
+
+
+def check_item(store, item_id: int) -> None:
+    if not store.items_by_id([item_id]):
+        raise ScannerError(f"no item {item_id} in the archive — find item ids with "
+                           "`scanner items` (the id column, or \"id\" in --format json)")
+
+
+# -- training ----------------------------------------------------------------------------------
+
+def training_examples(store, taxonomy: Taxonomy) -> tuple[list[LabelledText], list[str]]:
+    """Bundled examples, the shared labelled set when present, and people's labels."""
+    tag_ids = [t.id for t in taxonomy.tags]
+    examples = bundled_examples(tag_ids) + read_shared_labels(tag_ids) + human_examples(store)
+    shared = shared_labels_path()
+    return examples, [file_digest(shared)] if shared else []
+
+
+def human_examples(store) -> list[LabelledText]:
+    rows = store.labelled_items()
+    return [LabelledText(id=f"item:{r['id']}", title=r["title"], text=r["text"],
+                         source=r["source"], lang=r["lang"],
+                         tags=tuple(t.tag for t in r["verdict"][1]) if r["verdict"][0] else (),
+                         relevant=bool(r["verdict"][0]), origin="human") for r in rows]
+
+
+def train(store, taxonomy: Taxonomy, taxonomy_file: str, now: datetime) -> TrainOutcome:
+    examples, label_files = training_examples(store, taxonomy)
+    tagger, report = fit_tagger(taxonomy, RuleMatcher(taxonomy), examples, now,
+                                detect_language=detect_language)
+    info = report.info
+    stored = dict(asdict(info), trained_at=info.trained_at.isoformat(),
+                  label_files=label_files, taxonomy=taxonomy_file)
+    store.save_model(StoredModel(info.version, now, stored, tagger.model.to_bytes()))
+    return TrainOutcome(info.version, info.labels, info.label_sources, info.scores,
+                        report.seconds)
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# -- retag -------------------------------------------------------------------------------------
+
+def retag(store, tagger: Tagger, version: str, since: datetime | None, now: datetime) -> int:
+    """Re-tag stored items in chunks; labels and source tags are left as they are."""
+    done, after = 0, 0
+    while True:
+        chunk = store.items_to_tag(since, after, RETAG_CHUNK)
+        if not chunk:
+            return done
+        decisions = tagger.tag_many([(title, text) for _, title, text, _ in chunk])
+        store.replace_auto_tags([_decision_row(row[0], d, version)
+                                 for row, d in zip(chunk, decisions)], now)
+        done, after = done + len(chunk), chunk[-1][0]
+
+
+def _decision_row(item_id: int, decision, version: str) -> TagDecisionRow:
+    tags = tuple(ItemTag(t.id, t.score, t.why, t.origin) for t in decision.tags
+                 if t.origin != "source")
+    return TagDecisionRow(item_id, decision.relevant, tags, version)
+
+
+# -- classify ----------------------------------------------------------------------------------
+
+def read_jsonl(lines: Iterable[str], name: str) -> Iterator[dict]:
+    """Objects with at least id and title or text; a bad line names the file and line."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ScannerError(f"{name}:{number}: not JSON ({exc.msg}); write one object per "
+                               'line, e.g. {"id": "1", "title": "…", "text": "…"}') from None
+        if not isinstance(row, dict) or "id" not in row:
+            raise ScannerError(f'{name}:{number}: each line needs an object with "id", '
+                               '"title" and "text"')
+        yield row
+
+
+def classify_rows(tagger: Tagger, rows: list[dict], source_tags: dict[str, tuple]) -> list[dict]:
+    items = [(str(r.get("title") or ""), str(r.get("text") or ""),
+              source_tags.get(r.get("source"), ()), r.get("lang")) for r in rows]
+    decisions = tagger.tag_many(items)
+    return [{"id": r["id"], "relevant": d.relevant, "lang": d.lang,
+             "tags": [{"id": t.id, "score": t.score, "why": t.why} for t in d.tags]}
+            for r, d in zip(rows, decisions)]
+
+
+# -- evaluate ----------------------------------------------------------------------------------
+
+def evaluate_file(path: Path, taxonomy: Taxonomy, tagger: Tagger, model_info: dict,
+                  now: datetime) -> tuple[str, Evaluation | object]:
+    """Evaluate on a labelled file. Where the current model trained on these very labels,
+    cross-validate grouped by source instead, so no figure is inflated."""
+    tag_ids = [t.id for t in taxonomy.tags]
+    examples = read_labelled_jsonl(path, "file", tag_ids)
+    if _trained_on(path, model_info):
+        others = [e for e in bundled_examples(tag_ids) if e.id not in {x.id for x in examples}]
+        result = cross_validate(examples, taxonomy, RuleMatcher(taxonomy), now,
+                                fixed_train=others)
+        return "cross-validated, grouped by source (the model trained on this file)", result
+    decisions = tagger.tag_many([(e.title, e.text, ()) for e in examples])
+    return "the current tagger", evaluate(examples, decisions, tag_ids)
+
+
+def _trained_on(path: Path, model_info: dict) -> bool:
+    if file_digest(path) in model_info.get("label_files", []):
+        return True
+    bundled = Path(__file__).resolve().parent / "classify" / "data"
+    return Path(path).resolve().parent == bundled
