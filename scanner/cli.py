@@ -115,12 +115,49 @@ def items(config_dir, source_id, since, limit, fmt):
 
 
 @main.group()
+def taxonomy():
+    """Check and describe taxonomy.yaml."""
+
+
+@taxonomy.command("check")
+@config_option
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@run_safely
+def taxonomy_check(config_dir, file):
+    """Validate taxonomy.yaml (or FILE): every problem at once, with line and hint."""
+    from scanner.classify import load_taxonomy
+    from scanner.tagging import taxonomy_path
+    path = file or taxonomy_path(settings_module.load_settings(config_dir=config_dir).config_dir)
+    loaded = load_taxonomy(path)
+    roots = len(loaded.top_level)
+    click.echo(f"{path}: ok — {len(loaded.tags)} tags ({roots} top-level), "
+               f"{sum(len(t.keywords) for t in loaded.tags)} keywords")
+
+
+@taxonomy.command("schema")
+def taxonomy_schema():
+    """Print the JSON Schema of taxonomy.yaml, for editor autocompletion."""
+    from scanner.classify.taxonomy import taxonomy_json_schema
+    click.echo(json.dumps(taxonomy_json_schema(), indent=2, ensure_ascii=False))
+
+
+@main.group()
 def digest():
     """Build, preview and send the weekly digests (digests/*.yaml)."""
 
 
 week_option = click.option("--week", metavar="YYYY-Www",
                            help="ISO week, e.g. 2026-W48 (default: the week that just ended).")
+
+
+@digest.command("check")
+@config_option
+@run_safely
+def digest_check(config_dir):
+    """Validate digests/*.yaml against the taxonomy: every problem at once."""
+    for definition in _scanner(config_dir).digest_definitions():
+        click.echo(f"{definition.path}: ok — {definition.id}, {len(definition.recipients)} "
+                   f"recipients, schedule '{definition.schedule}'")
 
 
 @digest.command("build")

@@ -137,12 +137,14 @@ class Scanner:
 
     # -- digests ------------------------------------------------------------------------------
 
+    def digest_definitions(self) -> list:
+        return digesting.definitions(self.settings.config_dir, self.taxonomy())
+
     def digest_inputs(self, digest_id: str | None, week: str | None,
                       now: datetime | None = None) -> list:
         now = now or utc_now()
         taxonomy = self.taxonomy()
-        chosen = digesting.choose_digests(
-            digesting.definitions(self.settings.config_dir, taxonomy), digest_id)
+        chosen = digesting.choose_digests(self.digest_definitions(), digest_id)
         week = digesting.choose_week(week, now)
         return [digesting.gather(self, d, week, taxonomy, now) for d in chosen]
 
