@@ -114,8 +114,12 @@ class ScanCycle:
         if fetched.outcome != "ok" or outcome.parsed is None:
             self.quiet.append((source, fetched))
             return
+        prepared = prepare_parsed(source, outcome.parsed, fetched.fetched_at)
+        if source.kind == "page":  # every change is its own item, all at the page's one URL
+            prepared = replace(prepared, items=tuple(replace(i, canonical_url=None)
+                                                     for i in prepared.items))
         done: Future = Future()
-        done.set_result(prepare_parsed(source, outcome.parsed, fetched.fetched_at))
+        done.set_result(prepared)
         self.page_texts[source.id] = outcome.page_text
         self.pending.append(Pending(source, fetched, done))
         self._store_parsed(wait=False)
