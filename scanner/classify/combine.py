@@ -185,7 +185,7 @@ class Tagger:
         tags = {}
         for j in np.flatnonzero(given) if relevant else ():
             tag = self.tag_ids[j]
-            why = self._why(hits.get(tag), x, i, tag)
+            why = self._why(hits.get(tag), x, i, j)
             tags[tag] = TagScore(tag, round(float(score[j]), 4), why, ORIGINS[origin[j] - 1])
         for tag in dict.fromkeys(source_tags):
             why = "; ".join(filter(None, ["källans tagg", tags[tag].why if tag in tags else ""]))
@@ -193,11 +193,14 @@ class Tagger:
         ordered = sorted(tags.values(), key=lambda t: (-t.score, self._priority.get(t.id, 9)))
         return TagDecision(relevant, tuple(ordered), lang or self._language(title, text))
 
-    def _why(self, hit, x, row: int, tag: str) -> str:
+    def _why(self, hit, x, row: int, column: int) -> str:
+        """"träffar: <rule terms>; modell: <model features>", the model part where its score
+        is at least half its threshold."""
         parts = []
         if hit is not None and hit.terms:
             parts.append("träffar: " + ", ".join(hit.terms[:5]))
-        if x is not None and tag in self.model.tag_ids:
+        tag = self.tag_ids[column]
+        if x is not None and x[2][row, column] >= 0.25 and tag in self.model.tag_ids:
             features = self.model.explain(x[0], row, self.model.tag_ids.index(tag))
             if features:
                 parts.append("modell: " + ", ".join(features))

@@ -30,13 +30,15 @@ _WORD = re.compile(r"\w+")
 
 def clean_text(value: str) -> str:
     """Plain text: markup stripped defensively, entities decoded, common mojibake repaired."""
+    if not value:
+        return ""
     if "<" in value:
         value = _MARKUP.sub(" ", _SCRIPT.sub(" ", value))
     if "&" in value:
         value = html.unescape(value)
     if "Ã" in value or "Â" in value:
         value = _MOJIBAKE.sub(_repair, value)
-    return unicodedata.normalize("NFC", value)
+    return value if unicodedata.is_normalized("NFC", value) else unicodedata.normalize("NFC", value)
 
 
 def _repair(match: re.Match) -> str:
@@ -47,10 +49,11 @@ def _repair(match: re.Match) -> str:
 
 
 def model_text(title: str, text: str) -> str:
-    """What the model reads: the title three times, then the first 20,000 characters of text."""
+    """What the model reads: the title three times, then the first 20,000 characters of text
+    (TextFeatures casefolds)."""
     body = clean_text((text or "")[: 2 * MAX_MODEL_CHARS])[:MAX_MODEL_CHARS]
     title = clean_text((title or "")[:2000])
-    return ((title + " \n ") * TITLE_REPEAT + body).casefold()
+    return (title + " \n ") * TITLE_REPEAT + body
 
 
 _SEP = " SEP "  # upper case: never a token of casefolded text

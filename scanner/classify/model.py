@@ -16,7 +16,6 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 
 import numpy as np
 import sklearn
@@ -194,6 +193,8 @@ class TagModel:
         self._features = TextFeatures().fit(docs)
         weights, intercept = _fit_all(self.classifier, self._features.transform(docs), targets)
         self._heads = _Heads(weights, intercept, platt, thresholds)
+        self._explainable = np.array([len(t) > 2 for t in self._features.terms]) & \
+            (self._features.term_idf >= EXPLAIN_MIN_IDF)
         self.info = _info(examples, self.tag_ids, now, summary, thresholds, targets, oof)
         return TrainReport(self.info, self.classifier, self.thresholds,
                            time.perf_counter() - started, tuple(e.id for e in examples),
@@ -230,14 +231,13 @@ class TagModel:
         """The word features of one item that add most to one tag's score; x holds word
         features only (as `score_matrix` returns them). Common and one- or two-letter words
         explain nothing and are left out."""
-        cols = x.indices[x.indptr[row]:x.indptr[row + 1]]
-        useful = self._features.term_idf[cols] >= EXPLAIN_MIN_IDF
+        start, end = x.indptr[row], x.indptr[row + 1]
+        cols = x.indices[start:end]
+        useful = self._explainable[cols]
         cols = cols[useful]
-        contrib = x.data[x.indptr[row]:x.indptr[row + 1]][useful] * \
-            self._heads.weights[cols, column]
-        best = (self._features.terms[cols[k]] for k in np.argsort(-contrib, kind="stable")
-                if contrib[k] > 0)
-        return tuple(islice((term for term in best if len(term) > 2), top))
+        contrib = x.data[start:end][useful] * self._heads.weights[cols, column]
+        best = np.argsort(-contrib, kind="stable")[:top]
+        return tuple(self._features.terms[cols[k]] for k in best if contrib[k] > 0)
 
     def relevance(self, titles_and_texts: list[tuple[str, str]]) -> list[float]:
         return [float(s) for s in self.score_matrix(titles_and_texts)[1][:, -1]]

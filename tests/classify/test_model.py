@@ -151,7 +151,7 @@ def test_char_features_see_compound_words_and_unseen_words():
 
 def test_model_text_weighs_the_title_and_truncates():
     text = model_text("Rubrik", "a" * 50_000)
-    assert text.count("rubrik") == 3 and len(text) < 20_100
+    assert text.count("Rubrik") == 3 and len(text) < 20_100
     assert clean_text("<p>Läs&nbsp;mer</p>").split() == ["Läs", "mer"]
     assert clean_text("BibliotekÃ¥ret i Ã¶ver") == "Bibliotekåret i över"
 
