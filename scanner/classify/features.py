@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import unicodedata
 from itertools import compress, repeat
 
@@ -115,6 +116,7 @@ class TextFeatures:
 
     def __init__(self, min_df: int = 2, char_weight: float = 1.0, max_words: int = 300_000):
         self.min_df, self.char_weight, self.max_words = min_df, char_weight, max_words
+        self._lock = threading.Lock()  # the remembered words grow while transforming
 
     def fit(self, docs: list[str]) -> TextFeatures:
         tokens = _tokens(docs)
@@ -149,18 +151,20 @@ class TextFeatures:
         return np.fromiter(map(self._rows.get, tokens, repeat(-1)), np.int64, len(tokens))
 
     def _token_ids(self, tokens: list[str]) -> np.ndarray:
-        """Rows of the word -> n-gram matrix for every token, learning unseen words once."""
+        """Rows of the word -> n-gram matrix for every token, learning unseen words once; past
+        `max_words` remembered words, the learnt ones are forgotten first."""
         ids = self._lookup(tokens)
         unseen = ids < 0
-        if unseen.any():
-            new = list(dict.fromkeys(compress(tokens, unseen)))
-            if len(self._rows) + len(new) > self.max_words:  # forget what was learnt
-                self._rows = {**self.words, "SEP": len(self.words)}
-                self._w = self._w[: len(self._rows)]
-                return self._token_ids(tokens)
-            self._rows.update(zip(new, range(len(self._rows), len(self._rows) + len(new))))
-            self._w = sp.vstack([self._w, _gram_matrix(new, self.grams)], format="csr")
-            ids[unseen] = self._lookup(list(compress(tokens, unseen)))
+        if not unseen.any():
+            return ids
+        new = list(dict.fromkeys(compress(tokens, unseen)))
+        fitted = len(self.words) + 1  # the training words and "SEP"
+        if len(self._rows) + len(new) > self.max_words and len(self._rows) > fitted:
+            self._rows, self._w = {**self.words, "SEP": len(self.words)}, self._w[:fitted]
+            return self._token_ids(tokens)
+        self._rows.update(zip(new, range(len(self._rows), len(self._rows) + len(new))))
+        self._w = sp.vstack([self._w, _gram_matrix(new, self.grams)], format="csr")
+        ids[unseen] = self._lookup(list(compress(tokens, unseen)))
         return ids
 
     def _term_counts(self, unigram, bigram, n_docs: int) -> sp.csr_matrix:
@@ -181,11 +185,13 @@ class TextFeatures:
         if not docs:
             return (sp.csr_matrix((0, len(self.terms)), dtype=np.float32),
                     sp.csr_matrix((0, len(self.grams)), dtype=np.float32))
-        ids = self._token_ids(_tokens(docs))
+        tokens = _tokens(docs)
+        with self._lock:
+            ids, gram_rows = self._token_ids(tokens), self._w
         unigram, bigram = _positions(ids, len(self.words))
         words = _tfidf(self._term_counts(unigram, bigram, len(docs)), self.term_idf)
-        per_word = _counts(*unigram, (len(docs), self._w.shape[0]))
-        return words, _tfidf(per_word @ self._w, self.gram_idf) * self.char_weight
+        per_word = _counts(*unigram, (len(docs), gram_rows.shape[0]))
+        return words, _tfidf(per_word @ gram_rows, self.gram_idf) * self.char_weight
 
     def transform(self, docs: list[str]) -> sp.csr_matrix:
         """Rows of [word block | char block]; the first len(self.terms) columns are words."""
@@ -194,8 +200,10 @@ class TextFeatures:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_rows"], state["_w"] = None, self._w[: len(self.words) + 1]
+        del state["_lock"]
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._rows = {**self.words, "SEP": len(self.words)}
+        self._lock = threading.Lock()

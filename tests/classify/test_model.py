@@ -163,3 +163,14 @@ def test_grouped_folds_keep_each_group_on_one_side():
     for train, test in folds:
         assert not {groups[i] for i in train} & {groups[i] for i in test}
     assert grouped_folds(["one"] * 5) == []
+
+
+def test_remembered_words_are_bounded_and_change_nothing():
+    docs = ["läsfrämjande insatser i kommunen", "digital delaktighet för alla"]
+    bounded = TextFeatures(min_df=1, max_words=20).fit(docs)
+    fresh = [f"ord{i} läsfrämjandet nya{i}" for i in range(30)]
+    first = bounded.transform(fresh).toarray()
+    bounded.transform([f"annat{i}" for i in range(10)])  # too many: the learnt are forgotten
+    assert len(bounded._rows) <= len(bounded.words) + 1 + 10
+    again = TextFeatures(min_df=1).fit(docs).transform(fresh).toarray()
+    assert np.allclose(first, again) and np.allclose(bounded.transform(fresh).toarray(), again)
