@@ -2,7 +2,7 @@
 
 Usage (from the repository root):
 
-    .venv/bin/python bench/tagging.py [--items 10000] [--chars 1000] [--batch 1000]
+    .venv/bin/python bench/tagging.py [--items 10000] [--chars 1000] [--batch 1000] [--workers 2]
 
 Generates N items of about 1,000 characters from the words of the bundled examples (seeded, so
 every run tags the same text), trains the model on the bundled examples, then tags all items in
@@ -10,8 +10,12 @@ batches with: the Tagger (rules + model, the production path, `why` strings incl
 alone, the TagModel alone, and the peer — a plain scikit-learn pipeline (TfidfVectorizer word
 1-2-grams + char_wb 3-5-grams, one LogisticRegression per tag) predicting the same items.
 The Tagger is also run in --workers processes (default 2: the scan cycle tags in its parse
-workers), each with a tagger built from the model's bytes. Every engine starts cold (fresh rule caches). Rates are per wall second and per CPU second
-(the second is steady when other work shares the machine). Target: Tagger >= 2,000 items/s on 2 cores.
+workers), each with a tagger built from the model's bytes. Every engine starts cold (fresh rule
+caches). Rates are per wall second and per CPU second of this process (steadier when other work
+shares the machine). Target: the Tagger at >= 2,000 items/s on this 2-core machine.
+
+Last run (2 cores, 10,000 items, batches of 1,000): Tagger 1,707 items/s in one process and
+2,858 in 2 processes; rules alone 3,363; TagModel alone 3,300; scikit-learn peer 426.
 """
 
 from __future__ import annotations
