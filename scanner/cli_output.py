@@ -63,14 +63,14 @@ def print_scan_report(report) -> None:
 def _print_problems(out: Console, report) -> None:
     for r in report.results:
         if r.failed:
-            out.print(f"[red]✗[/red] {r.message}", markup=True)
+            out.print(f"✗ {r.message}", markup=False, soft_wrap=True)
         for warning in r.warnings[:5]:
-            out.print(f"  warning: {warning}", markup=False)
+            out.print(f"  warning: {warning}", markup=False, soft_wrap=True)
     for note in report.notes:
-        out.print(f"[yellow]![/yellow] {note}", markup=True)
+        out.print(f"! {note}", markup=False, soft_wrap=True)
     for source_id, new_url in report.moved:
         out.print(f"moved: {source_id} has moved permanently to {new_url} — "
-                  "update its url in sources.yaml", markup=False)
+                  "update its url in sources.yaml", markup=False, soft_wrap=True)
     totals = [sum(getattr(r, k) for r in report.results) for k in ("new", "updated", "unchanged")]
     failed = sum(r.failed for r in report.results)
     out.print(f"{len(report.results)} sources: {totals[0]} new, {totals[1]} updated, "
