@@ -191,8 +191,8 @@ class Scanner:
 
     def retag(self, since: datetime | None = None, now: datetime | None = None) -> int:
         from scanner import training
-        spec = self.tagger_spec(now)
-        return training.retag(self.store, self.tagger(now), spec.version, since, now or utc_now())
+        return training.retag(self.store, self.tagger_spec(now), since, now or utc_now(),
+                              self.settings.parse_workers)
 
     def classify(self, rows: list[dict]) -> list[dict]:
         from scanner import training

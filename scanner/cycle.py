@@ -55,6 +55,23 @@ def use_tagger(spec: TaggerSpec | None) -> None:
     _TAGGER_SPEC = spec
 
 
+def worker_pool(workers: int, spec: TaggerSpec | None) -> ProcessPoolExecutor:
+    """Processes that parse and tag with `spec`. forkserver, not fork: a forked child would
+    inherit (and on exit close) the parent's open SQLite connections, which can remove the
+    WAL under the parent's feet."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["scanner.cycle"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=use_tagger,
+                               initargs=(spec,))
+
+
+def tag_texts(rows: list[tuple[int, str, str]]) -> list[tuple[int, object]]:
+    """(id, decision) for (id, title, text) rows, with this process's tagger (for retag)."""
+    from scanner.tagging import build_tagger
+    decisions = build_tagger(_TAGGER_SPEC).tag_many([(title, text) for _, title, text in rows])
+    return [(row[0], decision) for row, decision in zip(rows, decisions)]
+
+
 def prepare(source: Source, body: bytes, headers: dict, url: str,
             fetched_at: datetime) -> Prepared:
     """Parse, filter, dedup within the batch, and tag: everything but storing."""
@@ -250,11 +267,7 @@ def scan_result(source, fetched, counts, skipped, warnings) -> SourceScanResult:
 class ParsePool:
     """Parses feed bodies: in worker processes when the cycle is big enough to gain from
     them, else in this process. Workers start on the first body, so a cycle of 304s never
-    pays for them.
-
-    forkserver, not fork: a forked child would inherit (and on exit close) the parent's open
-    SQLite connections, which can remove the WAL under the parent's feet.
-    """
+    pays for them."""
 
     def __init__(self, settings: Settings, sources: int, tagger: TaggerSpec | None):
         self.workers = min(settings.parse_workers, max(1, sources // PARSE_SOURCES_PER_WORKER))
@@ -268,11 +281,7 @@ class ParsePool:
             done.set_result(prepare(*arguments))
             return done
         if self.executor is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["scanner.cycle"])
-            self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                                initializer=use_tagger,
-                                                initargs=(self.tagger,))
+            self.executor = worker_pool(self.workers, self.tagger)
         return self.executor.submit(prepare, *arguments)
 
     def __enter__(self) -> "ParsePool":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from scanner.classify import (
     Evaluation, LabelledText, RuleMatcher, Tagger, bundled_examples, cross_validate, evaluate,
     fit_tagger, read_labelled_jsonl, read_shared_labels, shared_labels_path,
 )
+from scanner.cycle import tag_texts, use_tagger, worker_pool
 from scanner.errors import ScannerError
 from scanner.models import ItemTag, Taxonomy
 from scanner.parse.language import detect_language
@@ -86,17 +88,41 @@ def file_digest(path: Path) -> str:
 
 # -- retag -------------------------------------------------------------------------------------
 
-def retag(store, tagger: Tagger, version: str, since: datetime | None, now: datetime) -> int:
-    """Re-tag stored items in chunks; labels and source tags are left as they are."""
-    done, after = 0, 0
-    while True:
-        chunk = store.items_to_tag(since, after, RETAG_CHUNK)
-        if not chunk:
-            return done
-        decisions = tagger.tag_many([(title, text) for _, title, text, _ in chunk])
-        store.replace_auto_tags([_decision_row(row[0], d, version)
-                                 for row, d in zip(chunk, decisions)], now)
-        done, after = done + len(chunk), chunk[-1][0]
+def retag(store, spec, since: datetime | None, now: datetime, workers: int) -> int:
+    """Re-tag stored items in chunks, tagged in worker processes while the main one reads
+    and writes; labels and source tags are left as they are."""
+    use_tagger(spec)
+    if workers < 2:
+        return _store_tagged(store, map(tag_texts, _chunks(store, since)), spec.version, now)
+    with worker_pool(workers, spec) as pool:
+        return _store_tagged(store, _ahead(pool, _chunks(store, since), 2 * workers),
+                             spec.version, now)
+
+
+def _chunks(store, since: datetime | None) -> Iterator[list[tuple[int, str, str]]]:
+    after = 0
+    while chunk := store.items_to_tag(since, after, RETAG_CHUNK):
+        yield [(item_id, title, text) for item_id, title, text, _ in chunk]
+        after = chunk[-1][0]
+
+
+def _ahead(pool, chunks, depth: int) -> Iterator:
+    """Results in order, keeping `depth` chunks in the workers at once."""
+    pending = deque()
+    for chunk in chunks:
+        pending.append(pool.submit(tag_texts, chunk))
+        if len(pending) >= depth:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _store_tagged(store, tagged_chunks, version: str, now: datetime) -> int:
+    done = 0
+    for tagged in tagged_chunks:
+        store.replace_auto_tags([_decision_row(i, d, version) for i, d in tagged], now)
+        done += len(tagged)
+    return done
 
 
 def _decision_row(item_id: int, decision, version: str) -> TagDecisionRow:
