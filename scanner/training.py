@@ -24,6 +24,7 @@ from scanner.parse.language import detect_language
 from scanner.store.tags import StoredModel, TagDecisionRow
 
 RETAG_CHUNK = 1000
+POOL_FROM_ITEMS = 20_000  # starting the workers costs seconds: below this, tag in-process
 ACTIONS = ("add", "remove", "relevant", "irrelevant")
 
 
@@ -92,7 +93,7 @@ def retag(store, spec, since: datetime | None, now: datetime, workers: int) -> i
     """Re-tag stored items in chunks, tagged in worker processes while the main one reads
     and writes; labels and source tags are left as they are."""
     use_tagger(spec)
-    if workers < 2:
+    if workers < 2 or store.count_items() < POOL_FROM_ITEMS:
         return _store_tagged(store, map(tag_texts, _chunks(store, since)), spec.version, now)
     with worker_pool(workers, spec) as pool:
         return _store_tagged(store, _ahead(pool, _chunks(store, since), 2 * workers),
