@@ -124,6 +124,13 @@ def render_for(inputs: DigestInputs, recipient: Recipient, already_sent: set[int
                          secret_of(settings), now)
 
 
+def with_their_stories(sent: set[int], items) -> set[int]:
+    """Items already sent, widened to every item of their stories: a story sent last week is
+    not news again when another source reprints it this week."""
+    stories = {i.story for i in items if i.id in sent}
+    return sent | {i.id for i in items if i.story in stories}
+
+
 def secret_of(settings) -> str:
     if not settings.secret_key:
         raise SettingsError("SCANNER_SECRET_KEY is not set: the digest's feedback and "
@@ -167,7 +174,8 @@ def send(scanner, inputs: DigestInputs, now: datetime, dry_run: bool = False,
     store, definition, week = scanner.store, inputs.definition, inputs.week
     outgoing, shown = [], {}
     for recipient in definition.recipients:
-        sent_before = store.already_sent(definition.id, recipient.email)
+        sent_before = with_their_stories(store.already_sent(definition.id, recipient.email),
+                                         inputs.items)
         rendered = render_for(inputs, recipient, sent_before, scanner.settings, now)
         shown[recipient.email] = rendered.content.item_ids
         outgoing.append(OutgoingMessage(recipient, message_for(

@@ -567,14 +567,6 @@ def test_an_item_sent_in_an_earlier_week_is_not_repeated_for_that_recipient(scan
         earlier | this_week
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "scanner/digesting.py send(): the delivery log holds item ids only, and build_digest drops a "
-    "story only when one of its items in the window was sent, so a story sent last week comes "
-    "back when another source reprints it this week (a new item of the same archive story). "
-    "Fix: in send(), widen sent_before by the items of inputs.items whose `story` equals the "
-    "story of an item already sent: stories = {i.story for i in inputs.items if i.id in "
-    "sent_before and i.story is not None}; sent_before |= {i.id for i in inputs.items if "
-    "i.story in stories} (inputs.items already spans 8 weeks of history)"))
 def test_a_story_sent_last_week_is_not_repeated_when_another_source_reprints_it(scanned):
     """7-day windows: the original is in W46 only, the reprint in W47 only."""
     original = scanned.item_titled_in(REPRINTED_LATER, EARLIER_WEEK)
