@@ -18,6 +18,7 @@ no history at all (a new archive) nothing is rising.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from scanner.digest.calendar import STOCKHOLM, local, week_bounds
@@ -31,7 +32,13 @@ from scanner.digest.content import (
 )
 from scanner.digest.definitions import DigestDefinition, Recipient
 from scanner.digest.rank import RankInputs, order_key, rank_story
-from scanner.digest.stories import Story, group_stories, source_name, source_weight
+from scanner.digest.stories import (
+    Story,
+    WeekStories,
+    group_week,
+    source_name,
+    source_weight,
+)
 from scanner.digest.text import WHY_LIMIT, clean_text, cut_words, summarise
 from scanner.models import ArchivedItem, ItemTag, Source, Taxonomy
 
@@ -43,23 +50,28 @@ def build_digest(definition: DigestDefinition, items: Sequence[ArchivedItem], ta
                  sources: Mapping[str, Source], stories: Mapping[int, int],
                  history_counts: Mapping[str, Sequence[int]],
                  failing_sources: Sequence[SourceHealthLike], already_sent: set[int],
-                 recipient: Recipient, now: datetime, week: str) -> DigestContent:
-    """One recipient's digest for `week` (the ISO week it covers, e.g. previous_week(now))."""
+                 recipient: Recipient, now: datetime, week: str,
+                 grouped: WeekStories | None = None) -> DigestContent:
+    """One recipient's digest for `week` (the ISO week it covers, e.g. previous_week(now)).
+
+    `grouped`: the week's stories from group_week(items, stories, sources, digest_window(...)),
+    shared by every recipient of the digest week (grouping and ranking are then done once);
+    without it (or for another window) the items are grouped here."""
     start, end = digest_window(definition, week, now)
-    chosen = [i for i in items if i.relevant is True and start <= i.published < end]
-    all_stories = group_stories(chosen, stories, sources)
+    if grouped is None or grouped.window != (start, end):
+        grouped = group_week(items, stories, sources, (start, end))
     sections = section_order(definition, taxonomy)
     followed = [s for s in sections if _follows(recipient, s, taxonomy)]
-    fresh = [s for s in all_stories if not already_sent.intersection(s.item_ids)]
-    entries = _ranked_entries(fresh, followed, taxonomy, sources, definition, recipient, start,
-                              end)
-    top = entries[: definition.top_count]
+    ranked = _ranked(grouped, followed, taxonomy, sources, recipient.topics)
+    if already_sent:
+        ranked = [row for row in ranked if not already_sent.intersection(row.story.item_ids)]
+    top = [_entry(row, taxonomy, sources, definition) for row in ranked[: definition.top_count]]
     return DigestContent(
         digest_id=definition.id, title=definition.title, language=definition.language,
         week=week, window_start=start, window_end=end, generated=now,
         recipient_email=recipient.email, top=tuple(top),
-        sections=_sections(entries[len(top):], followed, taxonomy, definition),
-        rising=(rising_topics(all_stories, followed, taxonomy, history_counts, definition.language)
+        sections=_sections(ranked[len(top):], followed, taxonomy, sources, definition),
+        rising=(_rising(grouped, followed, taxonomy, history_counts, definition.language)
                 if definition.rising_topics else ()),
         failing_sources=(failing(failing_sources, sources)
                          if definition.source_health else ()),
@@ -105,47 +117,72 @@ def _known(taxonomy: Taxonomy, tag: str) -> bool:
     return any(t.id == tag for t in taxonomy.tags)
 
 
-def _topic_ok(tag: str, recipient_topics: tuple[str, ...], taxonomy: Taxonomy) -> bool:
-    return not recipient_topics or any(t in recipient_topics for t in _lineage(tag, taxonomy))
-
-
 # --- sections and ranking ---------------------------------------------------------------------
 
 
 def story_sections(story: Story, sections: Sequence[str], taxonomy: Taxonomy,
-                   topics: tuple[str, ...] = ()) -> list[tuple[str, ItemTag]]:
+                   topics: tuple[str, ...] = (),
+                   lineages: Mapping[str, list[str]] | None = None) -> list[tuple[str, ItemTag]]:
     """(section, the story's tag that puts it there) for every section the story falls under,
     best first: lowest priority number, highest score, then section order. With `topics`, only
-    tags that are one of them or descend from one count."""
+    tags that are one of them or descend from one count. `lineages`: lineages(taxonomy), when
+    the caller has it already."""
+    lineages = lineages if lineages is not None else tag_lineages(taxonomy)
     found: dict[str, ItemTag] = {}
     for tag in story.tags.values():
-        if not _known(taxonomy, tag.tag) or not _topic_ok(tag.tag, topics, taxonomy):
+        chain = lineages.get(tag.tag)
+        if chain is None or (topics and not any(t in topics for t in chain)):
             continue
-        for section in (s for s in _lineage(tag.tag, taxonomy) if s in sections):
+        for section in (s for s in chain if s in sections):
             if section not in found or tag.score > found[section].score:
                 found[section] = tag
             break
+    if len(found) < 2:
+        return list(found.items())
     return sorted(found.items(), key=lambda pair: (taxonomy.by_id(pair[0]).priority,
                                                    -pair[1].score, sections.index(pair[0])))
 
 
-def _ranked_entries(stories: list[Story], sections: list[str], taxonomy: Taxonomy,
-                    sources: Mapping[str, Source], definition: DigestDefinition,
-                    recipient: Recipient, start: datetime, end: datetime) -> list[DigestEntry]:
-    entries = []
-    for story in stories:
-        placed = story_sections(story, sections, taxonomy, recipient.topics)
-        if placed:
-            entries.append(_entry(story, placed, taxonomy, sources, definition, start, end))
-    return sorted(entries, key=lambda e: order_key(e.rank, e.published, e.item_id))
+def tag_lineages(taxonomy: Taxonomy) -> dict[str, list[str]]:
+    """Every known tag's lineage (the tag, then its ancestors)."""
+    return {tag.id: _lineage(tag.id, taxonomy) for tag in taxonomy.tags}
 
 
-def _entry(story: Story, placed: list[tuple[str, ItemTag]], taxonomy: Taxonomy,
-           sources: Mapping[str, Source], definition: DigestDefinition, start: datetime,
-           end: datetime) -> DigestEntry:
+@dataclass(frozen=True)
+class _Ranked:
+    """A story placed in the recipient's sections, with its rank (before any entry is built)."""
+
+    story: Story
+    placed: list[tuple[str, ItemTag]]
+    rank: float
+
+
+def _ranked(grouped: WeekStories, sections: list[str], taxonomy: Taxonomy,
+            sources: Mapping[str, Source], topics: tuple[str, ...]) -> list[_Ranked]:
+    """The week's stories that fall under `sections`, best first; the same for every recipient
+    with these sections and topics, so kept in grouped.memo (with what it was computed from)."""
+    key = ("ranked", id(taxonomy), id(sources), tuple(sections), topics)
+    if key not in grouped.memo:
+        start, end = grouped.window
+        lineages = tag_lineages(taxonomy)
+        rows = []
+        for story in grouped.stories:
+            placed = story_sections(story, sections, taxonomy, topics, lineages)
+            if placed:
+                section, tag = placed[0]
+                inputs = RankInputs(taxonomy.by_id(section).priority, tag.score,
+                                    source_weight(story, sources), story.newest,
+                                    len(story.source_ids))
+                rows.append(_Ranked(story, placed, rank_story(inputs, start, end)))
+        rows.sort(key=lambda r: order_key(r.rank, r.story.lead.published, r.story.lead.id))
+        grouped.memo[key] = (taxonomy, sources, rows)
+    return grouped.memo[key][2]
+
+
+def _entry(row: _Ranked, taxonomy: Taxonomy, sources: Mapping[str, Source],
+           definition: DigestDefinition) -> DigestEntry:
+    story, placed = row.story, row.placed
     section, tag = placed[0]
-    inputs = RankInputs(taxonomy.by_id(section).priority, tag.score,
-                        source_weight(story, sources), story.newest, len(story.source_ids))
     lead = story.lead
     return DigestEntry(
         item_id=lead.id, story_item_ids=story.item_ids, title=clean_text(lead.title),
@@ -155,19 +192,29 @@ def _entry(story: Story, placed: list[tuple[str, ItemTag]], taxonomy: Taxonomy,
         tag_ids=tuple(s for s, _ in placed), section=section,
         why=cut_words(clean_text(tag.why), WHY_LIMIT),
         also_reported_by=tuple(source_name(s, sources) for s in story.source_ids[1:]),
-        coverage=len(story.source_ids), rank=rank_story(inputs, start, end),
+        coverage=len(story.source_ids), rank=row.rank,
     )
 
 
-def _sections(entries: list[DigestEntry], sections: list[str], taxonomy: Taxonomy,
-              definition: DigestDefinition) -> tuple[Section, ...]:
+def _sections(rows: list[_Ranked], sections: list[str], taxonomy: Taxonomy,
+              sources: Mapping[str, Source], definition: DigestDefinition) -> tuple[Section, ...]:
+    """Each section's best `items_per_section` stories (entries are built for those only) and
+    how many more it has."""
+    limit = definition.items_per_section
+    shown: dict[str, list[_Ranked]] = {tag: [] for tag in sections}
+    counts: dict[str, int] = dict.fromkeys(sections, 0)
+    for row in rows:
+        section = row.placed[0][0]
+        counts[section] += 1
+        if len(shown[section]) < limit:
+            shown[section].append(row)
     built = []
     for tag in sections:
-        mine = [entry for entry in entries if entry.section == tag]
-        if mine:
-            shown = tuple(mine[: definition.items_per_section])
+        if counts[tag]:
+            entries = tuple(_entry(row, taxonomy, sources, definition) for row in shown[tag])
             built.append(Section(tag, label(tag, taxonomy, definition.language),
-                                 taxonomy.by_id(tag).priority, shown, len(mine) - len(shown)))
+                                 taxonomy.by_id(tag).priority, entries,
+                                 counts[tag] - len(entries)))
     return tuple(built)
 
 
@@ -180,6 +227,16 @@ def label(tag: str, taxonomy: Taxonomy, language: str) -> str:
 # --- rising topics and failing sources --------------------------------------------------------
 
 
+def _rising(grouped: WeekStories, sections: list[str], taxonomy: Taxonomy,
+            history_counts: Mapping[str, Sequence[int]], language: str) -> tuple[RisingTopic, ...]:
+    """rising_topics over the whole week, kept in grouped.memo per set of sections."""
+    key = ("rising", id(taxonomy), tuple(sections), id(history_counts), language)
+    if key not in grouped.memo:
+        found = rising_topics(grouped.stories, sections, taxonomy, history_counts, language)
+        grouped.memo[key] = (taxonomy, history_counts, found)
+    return grouped.memo[key][2]
+
+
 def rising_topics(stories: list[Story], sections: list[str], taxonomy: Taxonomy,
                   history_counts: Mapping[str, Sequence[int]],
                   language: str = "sv") -> tuple[RisingTopic, ...]:
@@ -187,8 +244,10 @@ def rising_topics(stories: list[Story], sections: list[str], taxonomy: Taxonomy,
     if not history_counts:
         return ()
     counts = {tag: 0 for tag in sections}
+    lineages = tag_lineages(taxonomy)
     for story in stories:
-        for tag in {section for section, _ in story_sections(story, sections, taxonomy)}:
+        for tag in {section for section, _ in story_sections(story, sections, taxonomy, (),
+                                                             lineages)}:
             counts[tag] += 1
     found = []
     for tag, count in counts.items():
