@@ -9,8 +9,10 @@ lowest-ranked stories are dropped (a note says how many, and the archive link fi
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from email import quoprimime
 from pathlib import Path
 
@@ -48,7 +50,7 @@ class RenderedDigest:
     text: str
     content: DigestContent
 
-    @property
+    @cached_property
     def size(self) -> int:
         """Estimated size of the whole message in bytes, parts quoted-printable encoded."""
         return encoded_size(self.html) + encoded_size(self.text) + HEADER_ALLOWANCE
@@ -57,21 +59,52 @@ class RenderedDigest:
 def render_digest(content: DigestContent, definition: DigestDefinition, recipient: Recipient,
                   public_url: str, secret: str | bytes, now: datetime,
                   max_bytes: int = MAX_MESSAGE_BYTES) -> RenderedDigest:
-    """Render one recipient's digest; trims the lowest-ranked stories if it would be too big."""
-    rendered = _render(content, definition, recipient, public_url, secret, now)
-    if rendered.size <= max_bytes:
-        return rendered
-    low, high = 1, len(content.entries)  # binary search: fewest dropped stories that fit
-    best = _render(_drop_lowest(content, high), definition, recipient, public_url, secret, now)
-    while low < high:
-        middle = (low + high) // 2
-        attempt = _render(_drop_lowest(content, middle), definition, recipient, public_url,
-                          secret, now)
-        if attempt.size <= max_bytes:
-            best, high = attempt, middle
+    """Render one recipient's digest; trims the lowest-ranked stories if it would be too big:
+    the fewest that make it fit (all of them if nothing fits), found in a few renders."""
+    views: dict[int, dict] = {}  # entry views (with their signed links) shared by the renders
+    renders: dict[int, RenderedDigest] = {}
+
+    def dropping(count: int) -> RenderedDigest:
+        if count not in renders:
+            trimmed = _drop_lowest(content, count) if count else content
+            renders[count] = _render(trimmed, definition, recipient, public_url, secret, now,
+                                     views)
+        return renders[count]
+
+    if dropping(0).size <= max_bytes:
+        return renders[0]
+    return dropping(fewest_to_drop(lambda count: dropping(count).size,
+                                   len(content.entries), max_bytes))
+
+
+def fewest_to_drop(size_after: Callable[[int], int], entries: int, max_bytes: int) -> int:
+    """The fewest stories (1..entries) to drop so that size_after(count) ≤ max_bytes, or
+    `entries` when even that is too big; size_after(0) is over. Sizes shrink by roughly the same
+    bytes per story, so each guess interpolates between the nearest sizes known; the answer is
+    checked on both sides (count fits, count − 1 does not)."""
+    over, fits = 0, None  # the most dropped that is still too big; the fewest that fit
+    while fits is None or fits - over > 1:
+        if fits is None and over >= entries:
+            return entries
+        per_story = _bytes_per_story(size_after, over, fits, entries)
+        guess = over + max(1, -(-(size_after(over) - max_bytes) // max(per_story, 1)))
+        guess = min(guess, entries if fits is None else fits - 1)
+        if size_after(guess) <= max_bytes:
+            fits = guess
         else:
-            low = middle + 1
-    return best
+            over = guess
+    return fits
+
+
+def _bytes_per_story(size_after: Callable[[int], int], over: int, fits: int | None,
+                     entries: int) -> int:
+    """Bytes one dropped story saves, from the two nearest sizes known (a first guess: the
+    whole message over its stories, on the large side so the first guess seldom overshoots)."""
+    if fits is not None:
+        return (size_after(over) - size_after(fits)) // (fits - over) + 1
+    if over > 0:
+        return (size_after(0) - size_after(over)) // over
+    return size_after(0) // entries
 
 
 def subject_line(content: DigestContent) -> str:
@@ -92,8 +125,10 @@ def encoded_size(text: str) -> int:
 
 
 def _render(content: DigestContent, definition: DigestDefinition, recipient: Recipient,
-            public_url: str, secret: str | bytes, now: datetime) -> RenderedDigest:
-    context = _context(content, recipient, public_url, secret, now)
+            public_url: str, secret: str | bytes, now: datetime,
+            views: dict[int, dict] | None = None) -> RenderedDigest:
+    context = _context(content, recipient, public_url, secret, now,
+                       {} if views is None else views)
     context["source_health"] = definition.source_health
     html = _ENVIRONMENT.get_template("digest.html").render(context)
     text = _ENVIRONMENT.get_template("digest.txt").render(context)
@@ -121,10 +156,10 @@ def _rank_key(entry: DigestEntry) -> tuple:
 
 
 def _context(content: DigestContent, recipient: Recipient, public_url: str,
-             secret: str | bytes, now: datetime) -> dict:
+             secret: str | bytes, now: datetime, views: dict[int, dict]) -> dict:
     s, lang = strings(content.language), content.language
     base = public_url.rstrip("/")
-    links = _Links(secret, content, recipient.email, base)
+    links = _Links(secret, content, recipient.email, base, views)
     return {
         "s": s, "lang": lang, "title": content.title, "subject": subject_line(content),
         "period": s["period"].format(span=format_week_span(content.week, lang)),
@@ -149,6 +184,7 @@ class _Links:
     content: DigestContent
     email: str
     base: str
+    views: dict[int, dict]  # id(entry) → its view, kept while one digest is trimmed
 
     def feedback(self, item_id: int, verdict: str) -> str:
         token = make_token(self.secret, self.content.digest_id, self.content.week, self.email,
@@ -161,8 +197,15 @@ class _Links:
 
 
 def _entry_view(entry: DigestEntry, s: dict, lang: str, links: _Links) -> dict:
+    view = links.views.get(id(entry))
+    if view is None or view["entry"] is not entry:
+        view = links.views[id(entry)] = _new_entry_view(entry, s, lang, links)
+    return view["view"]
+
+
+def _new_entry_view(entry: DigestEntry, s: dict, lang: str, links: _Links) -> dict:
     names = ", ".join(entry.also_reported_by)
-    return {
+    return {"entry": entry, "view": {
         "title": entry.title, "url": _web_link(entry.url), "summary": entry.summary,
         "source_date": s["source_date"].format(
             source=entry.source_name, date=format_date(entry.published, lang, weekday=False)),
@@ -170,7 +213,7 @@ def _entry_view(entry: DigestEntry, s: dict, lang: str, links: _Links) -> dict:
         "also": s["also"].format(names=names) if names else "",
         "relevant_url": links.feedback(entry.item_id, "relevant"),
         "not_relevant_url": links.feedback(entry.item_id, "inte-relevant"),
-    }
+    }}
 
 
 def _web_link(url: str | None) -> str | None:

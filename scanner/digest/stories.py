@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from scanner.digest.text import jaccard, title_tokens
+from scanner.digest.text import title_tokens
+from scanner.digest.titles import similar_pairs
 from scanner.models import ArchivedItem, ItemTag, Source
 
-TITLE_SIMILARITY = 0.6
+TITLE_SIMILARITY = 0.6  # titles.py counts it in integers: 8·shared ≥ 3·(n + m)
 MIN_TITLE_WORDS = 3
 SOURCE_TAG_SCORE = 0.5  # a tag listed in item.tags without details (e.g. the source's tags)
 
@@ -124,68 +125,11 @@ def _same_story_id(items: list[ArchivedItem], stories: Mapping[int, int]) -> lis
 
 
 def _similar_titles(items: list[ArchivedItem]) -> Iterable[tuple[int, int]]:
-    """Pairs of item ids with near-identical titles (Jaccard ≥ 0.6, both ≥ 3 words).
-
-    An exact prefix filter keeps the comparisons few: with the words of every title in one
-    order (rarest first), two titles sharing enough words to pass must share one of the first
-    few words of each (`_probe_length`, `_index_length`); titles are visited shortest first.
-    Candidates are then checked with the same `jaccard` as before, so the pairs are the same.
-    """
+    """Pairs of item ids with near-identical titles: token-set Jaccard ≥ TITLE_SIMILARITY (0.6),
+    both titles of at least MIN_TITLE_WORDS words (exact; titles.py finds them in bulk)."""
     tokens = {item.id: words for item in items
               if len((words := title_tokens(item.title))) >= MIN_TITLE_WORDS}
-    ordered = _rarest_first(tokens)
-    index: dict[str, list[tuple[int, int]]] = {}
-    for item_id in sorted(ordered, key=lambda i: (len(ordered[i]), i)):
-        words = ordered[item_id]
-        for other in _candidates(words, ordered, index):
-            if jaccard(tokens[item_id], tokens[other]) >= TITLE_SIMILARITY:
-                yield other, item_id
-        for position, word in enumerate(words[: _index_length(len(words))]):
-            index.setdefault(word, []).append((item_id, position))
-
-
-def _rarest_first(tokens: Mapping[int, frozenset[str]]) -> dict[int, list[str]]:
-    """Each title's words, rarest (fewest titles) first, ties by the word itself."""
-    counts: dict[str, int] = {}
-    for words in tokens.values():
-        for word in words:
-            counts[word] = counts.get(word, 0) + 1
-    return {item_id: sorted(words, key=lambda w: (counts[w], w))
-            for item_id, words in tokens.items()}
-
-
-def _candidates(words: list[str], ordered: Mapping[int, list[str]],
-                index: Mapping[str, list[tuple[int, int]]]) -> list[int]:
-    """Earlier (no longer) titles that may reach the threshold with `words`: they share a word
-    in both prefixes, are long enough, and have enough words left after the first shared one."""
-    size, seen, found = len(words), set(), []
-    for position, word in enumerate(words[: _probe_length(size)]):
-        for other, other_position in index.get(word, ()):
-            if other in seen:
-                continue
-            seen.add(other)
-            other_size = len(ordered[other])
-            if 5 * other_size < 3 * size:  # too short: Jaccard ≤ other_size / size < 0.6
-                continue
-            room = 1 + min(size - position - 1, other_size - other_position - 1)
-            if room >= _min_overlap(size, other_size):
-                found.append(other)
-    return found
-
-
-def _min_overlap(size: int, other_size: int) -> int:
-    """Fewest shared words for Jaccard ≥ 0.6: 8·shared ≥ 3·(size + other_size)."""
-    return -(-3 * (size + other_size) // 8)
-
-
-def _probe_length(size: int) -> int:
-    """A title of `size` words shares ≥ ⌈0.6·size⌉ words with any match: one of these."""
-    return size - -(-3 * size // 5) + 1
-
-
-def _index_length(size: int) -> int:
-    """Matches met later are no shorter, so they share ≥ ⌈0.75·size⌉ words: one of these."""
-    return size - -(-3 * size // 4) + 1
+    return similar_pairs(tokens)
 
 
 def _find(parent: dict[int, int], key: int) -> int:
