@@ -30,6 +30,20 @@ WORDS = ("bibliotek läsfrämjande barn unga skolbibliotek tillgänglighet lätt
          "utveckling samverkan läsning litteratur författare programverksamhet").split()
 
 
+def vocabulary(size: int = 6000) -> tuple[list[str], list[float]]:
+    """Library words plus made-up names and terms, drawn with Zipf weights as words in real
+    news are: items differ as real items do (a few dozen words would make every item look
+    like every other), and common words repeat (every word new would be as unreal)."""
+    rng = random.Random(2026)
+    letters = "abdefghijklmnoprstuvåäö"
+    made_up = ["".join(rng.choices(letters, k=rng.randint(4, 10))) for _ in range(size)]
+    words = list(WORDS) + made_up
+    return words, [1 / rank for rank in range(1, len(words) + 1)]
+
+
+VOCABULARY = vocabulary()
+
+
 def feed_xml(feed_no: int, entries: int, rng: random.Random) -> str:
     start = datetime(2026, 11, 23, tzinfo=timezone.utc)
     items = [_entry_xml(feed_no, n, start - timedelta(hours=n), rng) for n in range(entries)]
@@ -39,8 +53,9 @@ def feed_xml(feed_no: int, entries: int, rng: random.Random) -> str:
 
 
 def _entry_xml(feed_no: int, n: int, when: datetime, rng: random.Random) -> str:
-    title = " ".join(rng.choices(WORDS, k=6)).capitalize()
-    text = " ".join(rng.choices(WORDS, k=60))
+    words, weights = VOCABULARY
+    title = " ".join(rng.choices(words, weights, k=6)).capitalize()
+    text = " ".join(rng.choices(words, weights, k=60))
     return (f"<item><title>{title} {feed_no}-{n}</title>"
             f"<link>https://example{feed_no}.se/nyheter/{n}?utm_source=rss</link>"
             f"<guid>https://example{feed_no}.se/nyheter/{n}</guid>"

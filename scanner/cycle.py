@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -60,9 +61,18 @@ def worker_pool(workers: int, spec: TaggerSpec | None) -> ProcessPoolExecutor:
     inherit (and on exit close) the parent's open SQLite connections, which can remove the
     WAL under the parent's feet."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["scanner.cycle"])
+    # Imported once in the fork server, so each worker starts warm instead of importing
+    # scikit-learn (seconds) while the parent waits to hand it its work.
+    context.set_forkserver_preload(["__main__", "scanner.cycle", "scanner.tagging"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=use_tagger,
                                initargs=(spec,))
+
+
+def warm_up() -> None:
+    """Build this worker's tagger now, not on its first batch."""
+    if _TAGGER_SPEC is not None:
+        from scanner.tagging import build_tagger
+        build_tagger(_TAGGER_SPEC)
 
 
 def tag_texts(rows: list[tuple[int, str, str]]) -> list[tuple[int, object]]:
@@ -246,8 +256,7 @@ def with_story_signature(item: Item) -> Item:
 
 def same_story(tokens_a: str, tokens_b: str) -> bool:
     """The dedup stage's verdict on two stored items, for the store's story assignment."""
-    return dedup.same_story(dedup.signature_from_tokens(tokens_a),
-                            dedup.signature_from_tokens(tokens_b))
+    return dedup.same_story_tokens(tokens_a, tokens_b)
 
 
 def _as_parse_failure(source: Source, fetched: FetchResult, parsed: ParseResult) -> FetchResult:
@@ -274,14 +283,29 @@ class ParsePool:
         self.tagger = tagger
         self.executor: ProcessPoolExecutor | None = None
         use_tagger(tagger)
+        self._start()
+
+    def _start(self) -> None:
+        """Get the tagger ready before the fetching starts: in this process, or in workers
+        started from a thread so that the fetch loop never waits for them."""
+        if self.workers < 2:
+            warm_up()
+            return
+        self.executor = worker_pool(self.workers, self.tagger)
+        threading.Thread(target=self._warm_workers, daemon=True).start()
+
+    def _warm_workers(self) -> None:
+        try:
+            for future in [self.executor.submit(warm_up) for _ in range(self.workers)]:
+                future.result()
+        except Exception:  # a worker that cannot start fails its batches, reported per source
+            log.exception("parse workers failed to start")
 
     def submit(self, *arguments) -> Future:
-        if self.workers < 2:
+        if self.executor is None:
             done: Future = Future()
             done.set_result(prepare(*arguments))
             return done
-        if self.executor is None:
-            self.executor = worker_pool(self.workers, self.tagger)
         return self.executor.submit(prepare, *arguments)
 
     def __enter__(self) -> "ParsePool":

@@ -345,6 +345,17 @@ def signature_tokens_text(sig: StorySignature) -> str:
     return f"{' '.join(sorted(sig.title_tokens))} | {' '.join(sorted(rest))}"
 
 
+def same_story_tokens(a: str, b: str) -> bool:
+    """same_story on two stored token texts, without recomputing their bands."""
+    return same_story(_comparable(a), _comparable(b))
+
+
+def _comparable(text: str) -> StorySignature:
+    title_part, _, rest = text.rpartition("|")
+    title_tokens = frozenset(title_part.split())
+    return StorySignature(title_tokens.union(rest.split()), title_tokens, ())
+
+
 def signature_from_tokens(text: str) -> StorySignature:
     """The StorySignature that signature_tokens_text wrote, bands recomputed (so it equals the
     original). Text without "|" is read as tokens with no title tokens."""

@@ -14,6 +14,7 @@ from scanner.store.schema import items, story_bands
 
 SameStory = Callable[[str, str], bool]
 STORY_WINDOW = timedelta(days=14)  # a story's items appear within two weeks of each other
+MAX_CANDIDATES = 12  # those sharing the most bands; a flood of weak candidates is not a story
 CHUNK = 500
 
 
@@ -46,21 +47,28 @@ def _candidates(conn: Connection, inserted: list[tuple[int, Item]]) -> dict[int,
     wanted = {band: [] for _, item in inserted for band in item.story_bands}
     bands = sorted(wanted)
     new_ids = {item_id for item_id, _ in inserted}
+    earliest = min(item.published for _, item in inserted) - STORY_WINDOW
+    latest = max(item.published for _, item in inserted) + STORY_WINDOW
     for start in range(0, len(bands), CHUNK):
         query = (select(story_bands.c.band, items.c.id, items.c.story_id, items.c.story_tokens,
                         items.c.published)
                  .join(items, items.c.id == story_bands.c.item_id)
-                 .where(story_bands.c.band.in_(bands[start:start + CHUNK])))
+                 .where(story_bands.c.band.in_(bands[start:start + CHUNK]),
+                        items.c.published.between(earliest, latest)))
         for row in conn.execute(query):
             if row.id not in new_ids:
                 wanted[row.band].append(row)
-    return {item_id: _unique_oldest(wanted[b] for b in item.story_bands)
+    return {item_id: _strongest(wanted[b] for b in item.story_bands)
             for item_id, item in inserted}
 
 
-def _unique_oldest(groups) -> list:
-    seen: dict[int, object] = {}
+def _strongest(groups) -> list:
+    """Candidates sharing the most bands first (then the oldest), at most MAX_CANDIDATES."""
+    rows: dict[int, object] = {}
+    shared: dict[int, int] = {}
     for group in groups:
         for row in group:
-            seen.setdefault(row.id, row)
-    return sorted(seen.values(), key=lambda row: row.id)
+            rows.setdefault(row.id, row)
+            shared[row.id] = shared.get(row.id, 0) + 1
+    best = sorted(rows, key=lambda i: (-shared[i], i))[:MAX_CANDIDATES]
+    return [rows[i] for i in best]
