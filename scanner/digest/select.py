@@ -121,31 +121,38 @@ def _known(taxonomy: Taxonomy, tag: str) -> bool:
 
 
 def story_sections(story: Story, sections: Sequence[str], taxonomy: Taxonomy,
-                   topics: tuple[str, ...] = (),
-                   lineages: Mapping[str, list[str]] | None = None) -> list[tuple[str, ItemTag]]:
+                   topics: tuple[str, ...] = ()) -> list[tuple[str, ItemTag]]:
     """(section, the story's tag that puts it there) for every section the story falls under,
     best first: lowest priority number, highest score, then section order. With `topics`, only
-    tags that are one of them or descend from one count. `lineages`: lineages(taxonomy), when
-    the caller has it already."""
-    lineages = lineages if lineages is not None else tag_lineages(taxonomy)
-    found: dict[str, ItemTag] = {}
-    for tag in story.tags.values():
-        chain = lineages.get(tag.tag)
-        if chain is None or (topics and not any(t in topics for t in chain)):
-            continue
-        for section in (s for s in chain if s in sections):
-            if section not in found or tag.score > found[section].score:
+    tags that are one of them or descend from one count."""
+    return _SectionFinder(sections, taxonomy, topics).place(story)
+
+
+class _SectionFinder:
+    """story_sections for many stories: each tag's section worked out once."""
+
+    def __init__(self, sections: Sequence[str], taxonomy: Taxonomy, topics: tuple[str, ...]):
+        self.nearest: dict[str, str] = {}  # tag → the first section in its lineage
+        for tag in taxonomy.tags:
+            chain = _lineage(tag.id, taxonomy)
+            if topics and not any(t in topics for t in chain):
+                continue
+            section = next((s for s in chain if s in sections), None)
+            if section is not None:
+                self.nearest[tag.id] = section
+        self.order = {s: (taxonomy.by_id(s).priority, sections.index(s)) for s in sections}
+
+    def place(self, story: Story) -> list[tuple[str, ItemTag]]:
+        found: dict[str, ItemTag] = {}
+        for tag in story.tags.values():
+            section = self.nearest.get(tag.tag)
+            if section is not None and (section not in found or tag.score > found[section].score):
                 found[section] = tag
-            break
-    if len(found) < 2:
-        return list(found.items())
-    return sorted(found.items(), key=lambda pair: (taxonomy.by_id(pair[0]).priority,
-                                                   -pair[1].score, sections.index(pair[0])))
-
-
-def tag_lineages(taxonomy: Taxonomy) -> dict[str, list[str]]:
-    """Every known tag's lineage (the tag, then its ancestors)."""
-    return {tag.id: _lineage(tag.id, taxonomy) for tag in taxonomy.tags}
+        if len(found) < 2:
+            return list(found.items())
+        order = self.order
+        return sorted(found.items(), key=lambda pair: (order[pair[0]][0], -pair[1].score,
+                                                       order[pair[0]][1]))
 
 
 @dataclass(frozen=True)
@@ -163,20 +170,29 @@ def _ranked(grouped: WeekStories, sections: list[str], taxonomy: Taxonomy,
     with these sections and topics, so kept in grouped.memo (with what it was computed from)."""
     key = ("ranked", id(taxonomy), id(sources), tuple(sections), topics)
     if key not in grouped.memo:
-        start, end = grouped.window
-        lineages = tag_lineages(taxonomy)
+        finder = _SectionFinder(sections, taxonomy, topics)
+        ranks = grouped.memo.setdefault(("ranks", id(taxonomy), id(sources)), {})
         rows = []
         for story in grouped.stories:
-            placed = story_sections(story, sections, taxonomy, topics, lineages)
+            placed = finder.place(story)
             if placed:
-                section, tag = placed[0]
-                inputs = RankInputs(taxonomy.by_id(section).priority, tag.score,
-                                    source_weight(story, sources), story.newest,
-                                    len(story.source_ids))
-                rows.append(_Ranked(story, placed, rank_story(inputs, start, end)))
+                rank = ranks.get((id(story), placed[0][0], placed[0][1].score))
+                if rank is None:
+                    rank = _rank(story, placed, grouped, taxonomy, sources, ranks)
+                rows.append(_Ranked(story, placed, rank))
         rows.sort(key=lambda r: order_key(r.rank, r.story.lead.published, r.story.lead.id))
         grouped.memo[key] = (taxonomy, sources, rows)
     return grouped.memo[key][2]
+
+
+def _rank(story: Story, placed: list[tuple[str, ItemTag]], grouped: WeekStories,
+          taxonomy: Taxonomy, sources: Mapping[str, Source], ranks: dict) -> float:
+    """The story's rank with this section tag; kept in `ranks` (in grouped.memo)."""
+    section, tag = placed[0]
+    inputs = RankInputs(taxonomy.by_id(section).priority, tag.score,
+                        source_weight(story, sources), story.newest, len(story.source_ids))
+    rank = ranks[(id(story), section, tag.score)] = rank_story(inputs, *grouped.window)
+    return rank
 
 
 def _entry(row: _Ranked, taxonomy: Taxonomy, sources: Mapping[str, Source],
@@ -244,10 +260,9 @@ def rising_topics(stories: list[Story], sections: list[str], taxonomy: Taxonomy,
     if not history_counts:
         return ()
     counts = {tag: 0 for tag in sections}
-    lineages = tag_lineages(taxonomy)
+    finder = _SectionFinder(sections, taxonomy, ())
     for story in stories:
-        for tag in {section for section, _ in story_sections(story, sections, taxonomy, (),
-                                                             lineages)}:
+        for tag in {section for section, _ in finder.place(story)}:
             counts[tag] += 1
     found = []
     for tag, count in counts.items():
