@@ -142,6 +142,19 @@ class _SectionFinder:
                 self.nearest[tag.id] = section
         self.order = {s: (taxonomy.by_id(s).priority, sections.index(s)) for s in sections}
 
+    def candidates(self, grouped: WeekStories) -> list[Story]:
+        """The week's stories with a tag that has a section here, in their order."""
+        by_tag = grouped.memo.get("by tag")
+        if by_tag is None:
+            by_tag = grouped.memo["by tag"] = {}
+            for n, story in enumerate(grouped.stories):
+                for tag in story.tags:
+                    by_tag.setdefault(tag, []).append(n)
+        if all(tag in self.nearest for tag in by_tag):
+            return grouped.stories
+        chosen = sorted({n for tag in self.nearest for n in by_tag.get(tag, ())})
+        return [grouped.stories[n] for n in chosen]
+
     def place(self, story: Story) -> list[tuple[str, ItemTag]]:
         found: dict[str, ItemTag] = {}
         for tag in story.tags.values():
@@ -173,7 +186,7 @@ def _ranked(grouped: WeekStories, sections: list[str], taxonomy: Taxonomy,
         finder = _SectionFinder(sections, taxonomy, topics)
         ranks = grouped.memo.setdefault(("ranks", id(taxonomy), id(sources)), {})
         rows = []
-        for story in grouped.stories:
+        for story in finder.candidates(grouped):
             placed = finder.place(story)
             if placed:
                 rank = ranks.get((id(story), placed[0][0], placed[0][1].score))
@@ -248,12 +261,12 @@ def _rising(grouped: WeekStories, sections: list[str], taxonomy: Taxonomy,
     """rising_topics over the whole week, kept in grouped.memo per set of sections."""
     key = ("rising", id(taxonomy), tuple(sections), id(history_counts), language)
     if key not in grouped.memo:
-        found = rising_topics(grouped.stories, sections, taxonomy, history_counts, language)
+        found = rising_topics(grouped, sections, taxonomy, history_counts, language)
         grouped.memo[key] = (taxonomy, history_counts, found)
     return grouped.memo[key][2]
 
 
-def rising_topics(stories: list[Story], sections: list[str], taxonomy: Taxonomy,
+def rising_topics(stories: list[Story] | WeekStories, sections: list[str], taxonomy: Taxonomy,
                   history_counts: Mapping[str, Sequence[int]],
                   language: str = "sv") -> tuple[RisingTopic, ...]:
     """Tags with clearly more stories this week than before (rule in the module docstring)."""
@@ -261,7 +274,7 @@ def rising_topics(stories: list[Story], sections: list[str], taxonomy: Taxonomy,
         return ()
     counts = {tag: 0 for tag in sections}
     finder = _SectionFinder(sections, taxonomy, ())
-    for story in stories:
+    for story in (finder.candidates(stories) if isinstance(stories, WeekStories) else stories):
         for tag in {section for section, _ in finder.place(story)}:
             counts[tag] += 1
     found = []
