@@ -62,15 +62,17 @@ def build_digest(definition: DigestDefinition, items: Sequence[ArchivedItem], ta
         grouped = group_week(items, stories, sources, (start, end))
     sections = section_order(definition, taxonomy)
     followed = [s for s in sections if _follows(recipient, s, taxonomy)]
-    ranked = _ranked(grouped, followed, taxonomy, sources, recipient.topics)
+    ranked, by_section = _ranked(grouped, followed, taxonomy, sources, recipient.topics)
     if already_sent:
         ranked = [row for row in ranked if not already_sent.intersection(row.story.item_ids)]
+        by_section = _by_section(ranked)
     top = [_entry(row, taxonomy, sources, definition) for row in ranked[: definition.top_count]]
     return DigestContent(
         digest_id=definition.id, title=definition.title, language=definition.language,
         week=week, window_start=start, window_end=end, generated=now,
         recipient_email=recipient.email, top=tuple(top),
-        sections=_sections(ranked[len(top):], followed, taxonomy, sources, definition),
+        sections=_sections(by_section, ranked[: len(top)], followed, taxonomy, sources,
+                           definition),
         rising=(_rising(grouped, followed, taxonomy, history_counts, definition.language)
                 if definition.rising_topics else ()),
         failing_sources=(failing(failing_sources, sources)
@@ -178,7 +180,8 @@ class _Ranked:
 
 
 def _ranked(grouped: WeekStories, sections: list[str], taxonomy: Taxonomy,
-            sources: Mapping[str, Source], topics: tuple[str, ...]) -> list[_Ranked]:
+            sources: Mapping[str, Source], topics: tuple[str, ...]
+            ) -> tuple[list[_Ranked], dict[str, list[_Ranked]]]:
     """The week's stories that fall under `sections`, best first; the same for every recipient
     with these sections and topics, so kept in grouped.memo (with what it was computed from)."""
     key = ("ranked", id(taxonomy), id(sources), tuple(sections), topics)
@@ -194,8 +197,16 @@ def _ranked(grouped: WeekStories, sections: list[str], taxonomy: Taxonomy,
                     rank = _rank(story, placed, grouped, taxonomy, sources, ranks)
                 rows.append(_Ranked(story, placed, rank))
         rows.sort(key=lambda r: order_key(r.rank, r.story.lead.published, r.story.lead.id))
-        grouped.memo[key] = (taxonomy, sources, rows)
-    return grouped.memo[key][2]
+        grouped.memo[key] = (taxonomy, sources, rows, _by_section(rows))
+    return grouped.memo[key][2:]
+
+
+def _by_section(rows: list[_Ranked]) -> dict[str, list[_Ranked]]:
+    """The rows of each section, in their order."""
+    split: dict[str, list[_Ranked]] = {}
+    for row in rows:
+        split.setdefault(row.placed[0][0], []).append(row)
+    return split
 
 
 def _rank(story: Story, placed: list[tuple[str, ItemTag]], grouped: WeekStories,
@@ -225,25 +236,22 @@ def _entry(row: _Ranked, taxonomy: Taxonomy, sources: Mapping[str, Source],
     )
 
 
-def _sections(rows: list[_Ranked], sections: list[str], taxonomy: Taxonomy,
-              sources: Mapping[str, Source], definition: DigestDefinition) -> tuple[Section, ...]:
-    """Each section's best `items_per_section` stories (entries are built for those only) and
-    how many more it has."""
-    limit = definition.items_per_section
-    shown: dict[str, list[_Ranked]] = {tag: [] for tag in sections}
-    counts: dict[str, int] = dict.fromkeys(sections, 0)
-    for row in rows:
-        section = row.placed[0][0]
-        counts[section] += 1
-        if len(shown[section]) < limit:
-            shown[section].append(row)
+def _sections(by_section: Mapping[str, list[_Ranked]], top: list[_Ranked], sections: list[str],
+              taxonomy: Taxonomy, sources: Mapping[str, Source],
+              definition: DigestDefinition) -> tuple[Section, ...]:
+    """Each section's best `items_per_section` stories after the `top` ones (which come first
+    in their section's rows; entries are built for the shown only) and how many more it has."""
+    in_top: dict[str, int] = {}
+    for row in top:
+        in_top[row.placed[0][0]] = in_top.get(row.placed[0][0], 0) + 1
     built = []
     for tag in sections:
-        if counts[tag]:
-            entries = tuple(_entry(row, taxonomy, sources, definition) for row in shown[tag])
+        mine = by_section.get(tag, [])[in_top.get(tag, 0):]
+        if mine:
+            entries = tuple(_entry(row, taxonomy, sources, definition)
+                            for row in mine[: definition.items_per_section])
             built.append(Section(tag, label(tag, taxonomy, definition.language),
-                                 taxonomy.by_id(tag).priority, entries,
-                                 counts[tag] - len(entries)))
+                                 taxonomy.by_id(tag).priority, entries, len(mine) - len(entries)))
     return tuple(built)
 
 
