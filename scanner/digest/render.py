@@ -38,6 +38,7 @@ _ENVIRONMENT = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
 )
+_QUOTE = [quoprimime._QUOPRI_BODY_ENCODE_MAP[n] for n in range(256)]  # as a list: faster
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
 
@@ -120,8 +121,34 @@ def subject_line(content: DigestContent) -> str:
 
 
 def encoded_size(text: str) -> int:
-    """Bytes of `text` as a quoted-printable UTF-8 body (how send.py encodes both parts)."""
-    return len(quoprimime.body_encode(text.encode("utf-8").decode("latin-1")))
+    """Bytes of `text` as a quoted-printable UTF-8 body (how send.py encodes both parts):
+    len(quoprimime.body_encode(...)) with default line length, counted without building it."""
+    body = text.encode("utf-8").decode("latin-1")
+    if not body:
+        return 0
+    lines = body.translate(_QUOTE).splitlines()
+    size = len(lines) - 1 + (body[-1] in "\r\n")  # the line ends put back ("\n" each)
+    for line in lines:
+        size += _encoded_line_size(line)
+    return size
+
+
+def _encoded_line_size(line: str, maxlinelen: int = 76) -> int:
+    """One quoted line's length after quoprimime.body_encode's wrapping (soft breaks "=\n")."""
+    size, start, last_start = 0, 0, len(line) - 1 - maxlinelen
+    while start <= last_start:
+        stop = start + maxlinelen - 1
+        if line[stop - 2] == "=":
+            size, start = size + (stop - 1 - start) + 1, stop - 2
+        elif line[stop - 1] == "=":
+            size, start = size + (stop - start) + 1, stop - 1
+        else:
+            size, start = size + (stop - start) + 2, stop
+    if line and line[-1] in " \t":
+        room = start - last_start
+        tail = 3 if room >= 3 else 3 if room == 2 else 5
+        return size + len(line) - 1 - start + tail
+    return size + len(line) - start
 
 
 def _render(content: DigestContent, definition: DigestDefinition, recipient: Recipient,
