@@ -1,0 +1,79 @@
+"""The fast paths of the digest stage give what the plain ones give: title pairs (prefix filter
+in numpy) against all pairs, the trimming search against a plain binary search, the counted
+quoted-printable size against quoprimime, and build_digest with grouped= against without."""
+
+import random
+from email import quoprimime
+from itertools import combinations
+
+from scanner.digest.render import encoded_size, fewest_to_drop
+from scanner.digest.select import build_digest, digest_window
+from scanner.digest.stories import group_week
+from scanner.digest.text import jaccard
+from scanner.digest.titles import similar_pairs
+from tests.digest.week import (
+    FAILING, HISTORY, MANAGER, MANAGERS, NOW, SOURCES, STORIES, WEEK, taxonomy, week_items,
+)
+
+WORDS = "bok bibliotek och i läsning barn unga plan ny stöd kommun region e-bok app".split()
+
+
+def _titles(rng: random.Random, count: int) -> dict[int, frozenset[str]]:
+    titles = {}
+    for n in range(count):
+        if titles and rng.random() < 0.4:  # a reworded copy of an earlier title
+            words = set(titles[rng.choice(list(titles))])
+            words ^= {rng.choice(WORDS) for _ in range(rng.randint(0, 3))}
+        else:
+            words = {rng.choice(WORDS) for _ in range(rng.randint(3, 12))}
+        if len(words) >= 3:
+            titles[n] = frozenset(words)
+    return titles
+
+
+def test_title_pairs_are_exactly_the_pairs_at_or_above_the_threshold():
+    rng = random.Random(7)
+    for _ in range(20):
+        titles = _titles(rng, rng.randint(0, 120))
+        expected = {frozenset(pair) for pair in combinations(titles, 2)
+                    if jaccard(titles[pair[0]], titles[pair[1]]) >= 0.6}
+        found = [frozenset(pair) for pair in similar_pairs(titles)]
+        assert len(found) == len(set(found))
+        assert set(found) == expected
+
+
+def test_trimming_finds_the_fewest_stories_to_drop_in_few_renders():
+    rng = random.Random(3)
+    for _ in range(300):
+        entries = rng.randint(1, 80)
+        sizes = [150_000]
+        for _ in range(entries):
+            sizes.append(sizes[-1] - rng.randint(200, 3_000))
+        limit = rng.randint(sizes[-1] - 5_000, sizes[0] - 1)
+        asked = []
+
+        def size_after(count, sizes=sizes, asked=asked):
+            asked.append(count)
+            return sizes[count]
+
+        fits = [n for n in range(1, entries + 1) if sizes[n] <= limit]
+        assert fewest_to_drop(size_after, entries, limit) == (fits[0] if fits else entries)
+
+
+def test_counted_size_is_quoprimime_size():
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = "".join(rng.choice("ab =\t\r\nåäö€x.-") for _ in range(rng.randint(0, 300)))
+        assert encoded_size(text) == len(quoprimime.body_encode(
+            text.encode("utf-8").decode("latin-1")))
+
+
+def test_a_shared_grouping_gives_each_recipient_the_same_digest():
+    items = week_items()
+    grouped = group_week(items, STORIES, SOURCES, digest_window(MANAGERS, WEEK, NOW))
+    for sent in (set(), {1, 5}):
+        alone = build_digest(MANAGERS, items, taxonomy(), SOURCES, STORIES, HISTORY, FAILING,
+                             set(sent), MANAGER, NOW, WEEK)
+        shared = build_digest(MANAGERS, items, taxonomy(), SOURCES, STORIES, HISTORY, FAILING,
+                              set(sent), MANAGER, NOW, WEEK, grouped=grouped)
+        assert shared == alone
