@@ -38,7 +38,7 @@ _ENVIRONMENT = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
 )
-_QUOTE = [quoprimime._QUOPRI_BODY_ENCODE_MAP[n] for n in range(256)]  # as a list: faster
+_QUOTED = bytes(n if len(quoprimime._QUOPRI_BODY_ENCODE_MAP[n]) == 1 else 0 for n in range(256))
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
 
@@ -123,11 +123,12 @@ def subject_line(content: DigestContent) -> str:
 def encoded_size(text: str) -> int:
     """Bytes of `text` as a quoted-printable UTF-8 body (how send.py encodes both parts):
     len(quoprimime.body_encode(...)) with default line length, counted without building it."""
-    body = text.encode("utf-8").decode("latin-1")
+    body = text.encode("utf-8")
     if not body:
         return 0
-    lines = body.translate(_QUOTE).splitlines()
-    size = len(lines) - 1 + (body[-1] in "\r\n")  # the line ends put back ("\n" each)
+    # the wrapping only looks for "=": every byte quoprimime quotes becomes "=XX" here
+    lines = body.translate(_QUOTED).replace(b"\0", b"=XX").decode("ascii").splitlines()
+    size = len(lines) - 1 + (body[-1:] in (b"\r", b"\n"))  # the line ends ("\n" each)
     for line in lines:
         size += _encoded_line_size(line)
     return size
