@@ -5,7 +5,8 @@
 
 Target: build_digest + render_digest for 50 recipients from a week of 10,000 items within 2 s
 on this machine (the digest stage directly, as scanner.digesting.content_for / render_for call
-it; gathering the items from the archive is not timed).
+it: group_week once for the digest week, then build_digest(..., grouped=) and render_digest per
+recipient; gathering the items from the archive is not timed).
 
 The week (2026-W47) is generated with a fixed seed: 40 sources (weights 0.5–2), 10,000
 ArchivedItem with Swedish-looking titles and summaries, 90 % relevant with 1–3 tags of the
@@ -392,8 +393,8 @@ def main() -> None:
     print(f"\nscanner: first recipient {ours['first'] * 1000:.0f} ms (includes compiling the "
           f"templates), CPU {ours['cpu']:.2f} s; RSS {rss_before:.0f} MB before, peak "
           f"{peak_ours:.0f} MB (the generated week included)")
-    print(f"story grouping alone (group_stories over the week's relevant items, done once here; "
-          f"build_digest repeats it for every recipient): {grouping:.2f} s, {story_count} stories")
+    print(f"story grouping alone (group_stories over the week's relevant items; the timed pass "
+          f"groups once with group_week and shares it): {grouping:.2f} s, {story_count} stories")
     print(f"scanner/peer wall ratio per recipient: "
           f"{(ours['wall'] / max(ours['done'], 1)) / (peer['wall'] / n):.1f}x")
     met = ours["done"] == n and ours["wall"] <= TARGET_SECONDS
