@@ -15,7 +15,7 @@ from scanner.digest.select import build_digest, digest_window
 from scanner.digest.send import (
     DeliveryResult, OutgoingMessage, SmtpConfig, build_message, send_messages,
 )
-from scanner.digest.stories import group_stories
+from scanner.digest.stories import WeekStories, group_stories, group_week
 from scanner.digest.tokens import make_unsubscribe_token, unsubscribe_url
 from scanner.errors import ScannerError, SettingsError
 from scanner.models import Source, Taxonomy
@@ -34,6 +34,8 @@ class DigestInputs:
     sources: dict[str, Source]
     history: dict[str, list[int]]
     failing: list
+    stories: dict[int, int]  # item id -> stored story id
+    grouped: WeekStories  # the week's stories, grouped once for every recipient
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,10 @@ def gather(scanner, definition: DigestDefinition, week: str, taxonomy: Taxonomy,
     sources = {s.id: s for s in scanner.sources()}
     failing = [h for h in scanner.source_health(now)
                if h.error_streak > 0 or h.disabled_reason]
+    stories = {i.id: i.story for i in items if i.story is not None}
     return DigestInputs(definition, week, items, taxonomy, sources,
-                        history_counts(items, week, taxonomy, sources), failing)
+                        history_counts(items, week, taxonomy, sources), failing, stories,
+                        group_week(items, stories, sources, (start, end)))
 
 
 def history_counts(items, week: str, taxonomy: Taxonomy,
@@ -111,10 +115,9 @@ def _known(taxonomy: Taxonomy, tag: str) -> bool:
 
 def content_for(inputs: DigestInputs, recipient: Recipient, already_sent: set[int],
                 now: datetime) -> DigestContent:
-    stories = {i.id: i.story for i in inputs.items if i.story is not None}
-    return build_digest(inputs.definition, inputs.items, inputs.taxonomy, inputs.sources, stories,
-                        inputs.history, inputs.failing, already_sent, recipient, now,
-                        inputs.week)
+    return build_digest(inputs.definition, inputs.items, inputs.taxonomy, inputs.sources,
+                        inputs.stories, inputs.history, inputs.failing, already_sent, recipient,
+                        now, inputs.week, grouped=inputs.grouped)
 
 
 def render_for(inputs: DigestInputs, recipient: Recipient, already_sent: set[int], settings,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from scanner.models import Item
 from scanner.store.schema import items, story_bands
@@ -15,6 +15,7 @@ from scanner.store.schema import items, story_bands
 SameStory = Callable[[str, str], bool]
 STORY_WINDOW = timedelta(days=14)  # a story's items appear within two weeks of each other
 MAX_CANDIDATES = 12  # those sharing the most bands; a flood of weak candidates is not a story
+HOT_BAND = 10  # a band key shared by more items than this stands for common words, not a story
 CHUNK = 500
 
 
@@ -45,7 +46,7 @@ def _story_of(item: Item, candidates: list, same_story: SameStory | None) -> int
 def _candidates(conn: Connection, inserted: list[tuple[int, Item]]) -> dict[int, list]:
     """New item id -> earlier items sharing one of its bands (oldest first)."""
     wanted = {band: [] for _, item in inserted for band in item.story_bands}
-    bands = sorted(wanted)
+    bands = sorted(set(wanted) - _hot_bands(conn, sorted(wanted)))
     new_ids = {item_id for item_id, _ in inserted}
     earliest = min(item.published for _, item in inserted) - STORY_WINDOW
     latest = max(item.published for _, item in inserted) + STORY_WINDOW
@@ -60,6 +61,16 @@ def _candidates(conn: Connection, inserted: list[tuple[int, Item]]) -> dict[int,
                 wanted[row.band].append(row)
     return {item_id: _strongest(wanted[b] for b in item.story_bands)
             for item_id, item in inserted}
+
+
+def _hot_bands(conn: Connection, bands: list[str]) -> set[str]:
+    hot = set()
+    for start in range(0, len(bands), CHUNK):
+        query = (select(story_bands.c.band).where(story_bands.c.band.in_(
+            bands[start:start + CHUNK])).group_by(story_bands.c.band)
+            .having(func.count() > HOT_BAND))
+        hot.update(conn.execute(query).scalars())
+    return hot
 
 
 def _strongest(groups) -> list:
