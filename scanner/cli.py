@@ -15,7 +15,7 @@ from scanner import config, settings as settings_module
 from scanner.cli_common import config_option, run_safely
 from scanner.cli_sources import register as register_source_commands
 from scanner.cli_output import (
-    STOCKHOLM, console, print_check, print_deliveries, print_health, print_items_table,
+    STOCKHOLM, print_check, print_deliveries, print_health, print_items_table,
     print_scan_report, scan_progress,
 )
 from scanner.core import Scanner, utc_now

@@ -24,6 +24,8 @@ from scanner.config_yaml import (
     line_of,
     load_yaml_with_positions,
     problem_line,
+    read_config_text,
+    schema_document,
     show_value,
     sort_problems,
     validate_model,
@@ -286,23 +288,12 @@ def parse_sources_text(text: str, path: str = "sources.yaml") -> SourcesFile:
 
 def sources_json_schema() -> dict:
     """JSON Schema (2020-12) of sources.yaml, with a description for every key, for editors."""
-    schema = SourcesDocument.model_json_schema()
-    schema["description"] = ("Sources for `scanner` to watch. `defaults:` is inherited by every "
-                             "source; a source's own key wins.")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    return schema_document(SourcesDocument, "Sources for `scanner` to watch. `defaults:` is "
+                           "inherited by every source; a source's own key wins.")
 
 
 def _read_text(path: Path) -> str:
-    """The file's text (UTF-8, a byte-order mark allowed); ConfigError says what to do if not."""
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        problem = f"{path}: not found; create it or pass --config DIR"
-    except UnicodeDecodeError as exc:
-        problem = f"{path}: byte {exc.start} is not UTF-8; save the file as UTF-8"
-    except OSError as exc:
-        problem = f"{path}: cannot be read ({exc.strerror}); check its permissions"
-    raise ConfigError(path, [problem])
+    return read_config_text(path, "create it or pass --config DIR")
 
 
 def _identity_default_problems(data: Any, positions: Positions, path: str) -> list[str]:

@@ -11,6 +11,7 @@ import difflib
 import re
 import types
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -280,3 +281,24 @@ def _is_model(annotation: Any) -> bool:
 
 def _is_subclass(origin: Any, base: type) -> bool:
     return isinstance(origin, type) and issubclass(origin, base) and origin is not str
+
+
+def read_config_text(path: Path, missing_hint: str) -> str:
+    """A YAML file's text (UTF-8, a byte-order mark allowed); ConfigError says what to do if
+    it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        problem = f"{path}: not found; {missing_hint}"
+    except UnicodeDecodeError as exc:
+        problem = f"{path}: byte {exc.start} is not UTF-8; save the file as UTF-8"
+    except OSError as exc:
+        problem = f"{path}: cannot be read ({exc.strerror}); check its permissions"
+    raise ConfigError(path, [problem])
+
+
+def schema_document(model: type[BaseModel], description: str) -> dict:
+    """JSON Schema (2020-12) of a YAML file's model, with a description, for editors."""
+    schema = model.model_json_schema()
+    schema["description"] = description
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

@@ -25,6 +25,8 @@ from scanner.config_yaml import (
     line_of,
     load_yaml_with_positions,
     problem_line,
+    read_config_text,
+    schema_document,
     show_value,
     sort_problems,
     validate_model,
@@ -166,22 +168,12 @@ def parse_taxonomy_text(text: str, path: str = "taxonomy.yaml") -> Taxonomy:
 
 def taxonomy_json_schema() -> dict:
     """JSON Schema (2020-12) of taxonomy.yaml, with a description for every key, for editors."""
-    schema = TaxonomyDocument.model_json_schema()
-    schema["description"] = ("The priority taxonomy of `scanner`: tags with keywords for "
-                             "explainable rules, and the relevance keywords.")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    return schema_document(TaxonomyDocument, "The priority taxonomy of `scanner`: tags with "
+                           "keywords for explainable rules, and the relevance keywords.")
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        problem = f"{path}: not found; create it (start from the shipped taxonomy.yaml)"
-    except UnicodeDecodeError as exc:
-        problem = f"{path}: byte {exc.start} is not UTF-8; save the file as UTF-8"
-    except OSError as exc:
-        problem = f"{path}: cannot be read ({exc.strerror}); check its permissions"
-    raise ConfigError(path, [problem])
+    return read_config_text(path, "create it (start from the shipped taxonomy.yaml)")
 
 
 def _build_tags(entries: list[TagEntry]) -> tuple[TaxonomyTag, ...]:

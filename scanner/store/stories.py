@@ -4,7 +4,7 @@ The comparison itself belongs to the dedup stage and is passed in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import Connection, bindparam, func, select, update
