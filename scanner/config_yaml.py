@@ -8,9 +8,11 @@ Nothing here knows about sources: sources.yaml, taxonomy.yaml and digests/*.yaml
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import types
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -302,3 +304,37 @@ def schema_document(model: type[BaseModel], description: str) -> dict:
     schema = model.model_json_schema()
     schema["description"] = description
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+# --- writing sources.yaml entries (OPML import, feed discovery) -------------------------------
+
+_SLUG_MAX = 48
+_PLAIN = re.compile(r"^[\w][\w .,()/'’&–-]*$")
+_PLAIN_URL = re.compile(r"^https?://[^\s#'\"]*[^\s#'\":]$")
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"}
+
+
+def slugify(text: str) -> str:
+    """'Region Örebro län – Nyheter' -> 'region-orebro-lan-nyheter' (a-z, 0-9, '-'; at most
+    48 characters, cut at a '-')."""
+    ascii_text = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    if len(slug) > _SLUG_MAX:
+        slug = slug[:_SLUG_MAX].rsplit("-", 1)[0]
+    return slug or "kalla"
+
+
+def unique_slug(slug: str, taken: Collection[str]) -> str:
+    """`slug`, or `slug-2`, `slug-3` … when it is taken."""
+    candidate, number = slug, 2
+    while candidate in taken:
+        candidate, number = f"{slug}-{number}", number + 1
+    return candidate
+
+
+def yaml_scalar(value: str) -> str:
+    """A YAML scalar: plain when that reads back as the same string, else double-quoted."""
+    plain = _PLAIN.match(value) or _PLAIN_URL.match(value)
+    if plain and value.lower() not in _YAML_WORDS and ": " not in value and value == value.strip():
+        return value
+    return json.dumps(value, ensure_ascii=False)

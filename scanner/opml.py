@@ -11,9 +11,7 @@ tag id (a lowercase slug, and one of `known_tags` when given), else a note.
 
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -24,16 +22,13 @@ from urllib.parse import urlsplit
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
+from scanner.config_yaml import slugify, unique_slug, yaml_scalar
 from scanner.errors import ConfigError
 from scanner.models import Source
 
 FEED_KINDS = ("feed", "auto")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LANGUAGE = re.compile(r"^([a-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
-_PLAIN = re.compile(r"^[\w][\w .,()/'’&–-]*$")
-_PLAIN_URL = re.compile(r"^https?://[^\s#'\"]*[^\s#'\":]$")
-_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
-_SLUG_MAX = 48
 
 
 @dataclass
@@ -98,7 +93,7 @@ def opml_to_sources_yaml(text: str | bytes, existing_ids: Collection[str],
     taken = set(existing_ids)
     blocks = []
     for feed in feeds:
-        ident = _unique(_slugify(feed.name), taken)
+        ident = unique_slug(slugify(feed.name), taken)
         taken.add(ident)
         blocks.append(_yaml_block(ident, feed, known_tags))
     return "\n".join(blocks), warnings
@@ -206,16 +201,16 @@ def _url_key(url: str) -> str:
 
 def _yaml_block(ident: str, feed: _Feed, known_tags: Collection[str] | None) -> str:
     tags, notes = _tags_and_notes(feed, known_tags)
-    lines = [f"  - id: {ident}", f"    name: {_scalar(feed.name)}", f"    url: {_scalar(feed.url)}",
+    lines = [f"  - id: {ident}", f"    name: {yaml_scalar(feed.name)}", f"    url: {yaml_scalar(feed.url)}",
              "    kind: feed"]
     if feed.homepage:
-        lines.append(f"    homepage: {_scalar(feed.homepage)}")
+        lines.append(f"    homepage: {yaml_scalar(feed.homepage)}")
     if feed.language:
         lines.append(f"    language: {feed.language}")
     if tags:
         lines.append(f"    tags: [{', '.join(tags)}]")
     if notes:
-        lines.append(f"    notes: {_scalar(notes)}")
+        lines.append(f"    notes: {yaml_scalar(notes)}")
     return "\n".join(lines) + "\n"
 
 
@@ -236,30 +231,9 @@ def _tags_and_notes(feed: _Feed, known_tags: Collection[str] | None) -> tuple[li
 def _as_tag(label: str, known_tags: Collection[str] | None) -> str | None:
     if known_tags is None:
         return label if _SLUG.match(label) else None
-    for candidate in (label, _slugify(label)):
+    for candidate in (label, slugify(label)):
         if candidate in known_tags:
             return candidate
     return None
 
 
-def _slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    if len(slug) > _SLUG_MAX:
-        slug = slug[:_SLUG_MAX].rsplit("-", 1)[0]
-    return slug or "kalla"
-
-
-def _unique(slug: str, taken: Collection[str]) -> str:
-    candidate, number = slug, 2
-    while candidate in taken:
-        candidate, number = f"{slug}-{number}", number + 1
-    return candidate
-
-
-def _scalar(value: str) -> str:
-    """Plain YAML when that reads back as the same string, else a double-quoted scalar."""
-    plain = _PLAIN.match(value) or _PLAIN_URL.match(value)
-    if plain and value.lower() not in _YAML_WORDS and ": " not in value and value == value.strip():
-        return value
-    return json.dumps(value, ensure_ascii=False)

@@ -11,7 +11,6 @@ import asyncio
 import functools
 import hashlib
 import ssl
-import sys
 import time
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -75,7 +74,6 @@ class Fetcher:
         self.robots: RobotsCache | None = None
 
     async def __aenter__(self) -> "Fetcher":
-        _remember_missing_sniffio()
         self._client = _make_client(self.settings, self._transport)
         self._global = asyncio.Semaphore(self.settings.concurrency)
         if self.settings.respect_robots:
@@ -230,16 +228,6 @@ def _with_move(result: FetchResult, trail: Trail, source: Source) -> FetchResult
         return result
     return replace(result, moved_to=trail.moved_to,
                    message=outcomes.moved_message(source, trail.moved_to))
-
-
-def _remember_missing_sniffio() -> None:
-    """httpcore runs `import sniffio` several times per request; when sniffio is not installed
-    every failed import searches sys.path again (a third of the CPU of a 304). Remember the
-    miss, as Python remembers a hit. Harmless when sniffio is installed."""
-    try:
-        import sniffio  # noqa: F401
-    except ImportError:
-        sys.modules.setdefault("sniffio", None)
 
 
 @functools.cache

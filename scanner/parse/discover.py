@@ -11,13 +11,12 @@ the page that look like feeds: Sitevision's RSS portlets ("…/12.x.portlet?stat
 
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+from scanner.config_yaml import slugify, unique_slug, yaml_scalar
 from scanner.parse.page import load_html
 from scanner.parse.text import clean_line
 
@@ -39,10 +38,6 @@ _COMMENTS = re.compile(r"/comments/feed|kommentar|comments", re.I)
 _GENERIC_WORDS = re.compile(r"\b(?:som rss|som flöde|rss-flöde|rss|atom|flödet|flöde|feed|"
                             r"prenumerera på)\b", re.I)
 _SEPARATORS = re.compile(r"\s*[»|–—:-]\s*|\s+-\s+")
-_SLUG_MAX = 48
-_PLAIN = re.compile(r"^[\w][\w .,()/'’&–-]*$")
-_PLAIN_URL = re.compile(r"^https?://[^\s#'\"]*[^\s#'\":]$")
-_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"}
 
 
 @dataclass(frozen=True)
@@ -143,32 +138,6 @@ def _is_comments(link: FeedLink) -> bool:
 
 
 # --------------------------------------------------------------------------- YAML
-
-
-def slugify(text: str) -> str:
-    """'Region Örebro län – Nyheter' -> 'region-orebro-lan-nyheter' (a-z, 0-9, '-'; at most
-    48 characters, cut at a '-')."""
-    ascii_text = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    if len(slug) > _SLUG_MAX:
-        slug = slug[:_SLUG_MAX].rsplit("-", 1)[0]
-    return slug or "kalla"
-
-
-def unique_slug(slug: str, taken: Collection[str]) -> str:
-    """`slug`, or `slug-2`, `slug-3` … when it is taken."""
-    candidate, number = slug, 2
-    while candidate in taken:
-        candidate, number = f"{slug}-{number}", number + 1
-    return candidate
-
-
-def yaml_scalar(value: str) -> str:
-    """A YAML scalar: plain when that reads back as the same string, else double-quoted."""
-    plain = _PLAIN.match(value) or _PLAIN_URL.match(value)
-    if plain and value.lower() not in _YAML_WORDS and ": " not in value and value == value.strip():
-        return value
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _strip_generic(title: str) -> str:
