@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from scanner.config_yaml import (
+    MODEL_CONFIG,
     Positions,
     invalid,
     line_of,
@@ -177,13 +178,12 @@ Interval = Annotated[
 
 # --- the pydantic models of sources.yaml ------------------------------------------------------
 
-_MODEL_CONFIG = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
 class SourceIdentity(BaseModel):
     """The keys every source sets itself (they cannot come from `defaults:`)."""
 
-    model_config = _MODEL_CONFIG
+    model_config = MODEL_CONFIG
 
     id: Slug = Field(description="Unique short name: lowercase a-z, 0-9 and '-', e.g. kb-nyheter. "
                                  "Stored with every item; do not change it once in use.")
@@ -194,7 +194,7 @@ class SourceIdentity(BaseModel):
 class SourceSettings(BaseModel):
     """The keys a source may set, or inherit from `defaults:`."""
 
-    model_config = _MODEL_CONFIG
+    model_config = MODEL_CONFIG
 
     kind: Literal["feed", "html", "page", "auto"] = Field(
         "feed", description="feed: RSS/Atom/JSON Feed; html/page: a web page without a feed "

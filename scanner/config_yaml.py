@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -304,6 +304,10 @@ def schema_document(model: type[BaseModel], description: str) -> dict:
     schema = model.model_json_schema()
     schema["description"] = description
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+# Every YAML file's models: unknown keys are problems, text is stripped, numbers read as text.
+MODEL_CONFIG = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
 # --- writing sources.yaml entries (OPML import, feed discovery) -------------------------------

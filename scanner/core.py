@@ -251,8 +251,9 @@ class Scanner:
                             fetched.fetched_at)
         batch, skipped, _ = items_from(source, parsed, fetched.fetched_at)
         if batch:
-            from scanner.tagging import tag_items
-            batch = tag_items(self.tagger(now), self.tagger_spec(now).version, batch)
+            from scanner.tagging import build_tagger, tag_items
+            spec = self.tagger_spec(now)
+            batch = tag_items(build_tagger(spec), spec.version, batch)
         return CheckResult(source, fetched, parsed, tuple(batch), skipped)
 
     def _check_page_source(self, source: Source, now: datetime) -> CheckResult:

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from scanner.classify.text import parse_keyword
 from scanner.config_yaml import (
+    MODEL_CONFIG,
     Loc,
     Positions,
     invalid,
@@ -96,13 +97,12 @@ Keyword = Annotated[str, AfterValidator(_check_keyword),
 
 # --- the pydantic models of taxonomy.yaml -----------------------------------------------------
 
-_MODEL_CONFIG = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
 class TagEntry(BaseModel):
     """One tag; `children:` holds tags that roll up to it."""
 
-    model_config = _MODEL_CONFIG
+    model_config = MODEL_CONFIG
 
     id: TagId = Field(description="Stable id: lowercase a-z, 0-9 and '-'. Reports, labels and "
                                   "digests refer to it; do not change it once in use.")
@@ -127,7 +127,7 @@ class TagEntry(BaseModel):
 class RelevanceBlock(BaseModel):
     """What makes an item about libraries or reading at all; items without it get no tag."""
 
-    model_config = _MODEL_CONFIG
+    model_config = MODEL_CONFIG
 
     keywords: list[Keyword] = Field([], description="Terms such as *bibliotek*, läsfrämj*, "
                                     "litteratur*; empty = every item counts as relevant.")

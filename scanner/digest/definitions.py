@@ -15,9 +15,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from scanner.config_yaml import (
+    MODEL_CONFIG,
     Loc,
     Positions,
     invalid,
@@ -146,11 +147,10 @@ Schedule = Annotated[str, BeforeValidator(_check_schedule)]
 Window = Annotated[timedelta, BeforeValidator(_check_window)]
 Priority = Annotated[int, BeforeValidator(_check_priority)]
 
-_MODEL_CONFIG = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
 class RecipientEntry(BaseModel):
-    model_config = _MODEL_CONFIG
+    model_config = MODEL_CONFIG
 
     name: str = Field(min_length=1, description="The reader's name, used in the To: header.")
     email: Email = Field(description="Where the digest goes.")
@@ -162,7 +162,7 @@ class RecipientEntry(BaseModel):
 class DigestFile(BaseModel):
     """The keys of one digests/*.yaml file."""
 
-    model_config = _MODEL_CONFIG
+    model_config = MODEL_CONFIG
 
     id: Slug | None = Field(None, description="Unique short name; default: the file name.")
     title: str = Field(min_length=1, description="Heading of the email and start of the subject.")
