@@ -274,9 +274,8 @@ def scan_result(source, fetched, counts, skipped, warnings) -> SourceScanResult:
 
 
 class ParsePool:
-    """Parses feed bodies: in worker processes when the cycle is big enough to gain from
-    them, else in this process. Workers start on the first body, so a cycle of 304s never
-    pays for them."""
+    """Parses and tags feed bodies: in worker processes when the cycle is big enough to gain
+    from them, else in this process. Workers start (from a thread) before the fetching."""
 
     def __init__(self, settings: Settings, sources: int, tagger: TaggerSpec | None):
         self.workers = min(settings.parse_workers, max(1, sources // PARSE_SOURCES_PER_WORKER))
