@@ -1,45 +1,35 @@
 """DigestContent -> subject, HTML and plain text, ready to be put in an email.
 
 Jinja2 templates in templates/ (autoescape on for HTML, off for text); the HTML is built from
-tables so Outlook and Gmail show it alike, and its CSS is inlined (css-inline). Every message must
-stay under Gmail's clipping size: when the encoded parts would pass MAX_MESSAGE_BYTES, the
-lowest-ranked stories are dropped (a note says how many, and the archive link finds them).
+tables so Outlook and Gmail show it alike, and its CSS is inlined (css-inline). Each entry is
+rendered once per story for all recipients (fragments.py); a message is its page around those.
+Every message must stay under Gmail's clipping size: when the encoded parts would pass
+MAX_MESSAGE_BYTES, the lowest-ranked stories are dropped (a note says how many, and the archive
+link finds them).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from email import quoprimime
-from pathlib import Path
 
-import css_inline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from scanner.digest.calendar import format_date, format_week, format_week_span
 from scanner.digest.content import DigestContent, DigestEntry, FailingSource, RisingTopic
 from scanner.digest.definitions import DigestDefinition, Recipient
+from scanner.digest.fragments import EntryFragment, html_fragment, text_fragment
+from scanner.digest.sizes import encoded_size
+from scanner.digest.templating import ENVIRONMENT, INLINER
 from scanner.digest.texts import number, plural, strings
-from scanner.digest.tokens import (
-    feedback_url,
-    make_token,
-    make_unsubscribe_token,
-    unsubscribe_url,
-)
+from scanner.digest.tokens import VERDICTS, make_token, make_unsubscribe_token, unsubscribe_url
 
 MAX_MESSAGE_BYTES = 102_000  # Gmail clips a message past about 102 kB
 HEADER_ALLOWANCE = 3_000  # headers and MIME boundaries around the two parts
-TEMPLATES = Path(__file__).parent / "templates"
-
-_ENVIRONMENT = Environment(
-    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-)
-_QUOTED = bytes(n if len(quoprimime._QUOPRI_BODY_ENCODE_MAP[n]) == 1 else 0 for n in range(256))
-_INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+ENTRY_MARKER = Markup("<!--scanner-entry-->")  # where an entry goes (escaping keeps it unique)
 
 
 @dataclass(frozen=True)
@@ -62,14 +52,14 @@ def render_digest(content: DigestContent, definition: DigestDefinition, recipien
                   max_bytes: int = MAX_MESSAGE_BYTES) -> RenderedDigest:
     """Render one recipient's digest; trims the lowest-ranked stories if it would be too big:
     the fewest that make it fit (all of them if nothing fits), found in a few renders."""
-    views: dict[int, dict] = {}  # entry views (with their signed links) shared by the renders
+    links = _Links(secret, content.digest_id, content.week, recipient.email,
+                   public_url.rstrip("/"))  # shared by the renders, as are the entries
     renders: dict[int, RenderedDigest] = {}
 
     def dropping(count: int) -> RenderedDigest:
         if count not in renders:
             trimmed = _drop_lowest(content, count) if count else content
-            renders[count] = _render(trimmed, definition, recipient, public_url, secret, now,
-                                     views)
+            renders[count] = _render(trimmed, definition, recipient, now, links)
         return renders[count]
 
     if dropping(0).size <= max_bytes:
@@ -120,47 +110,25 @@ def subject_line(content: DigestContent) -> str:
                                area_word=plural(areas, s["area_one"], s["area_many"]))
 
 
-def encoded_size(text: str) -> int:
-    """Bytes of `text` as a quoted-printable UTF-8 body (how send.py encodes both parts):
-    len(quoprimime.body_encode(...)) with default line length, counted without building it."""
-    body = text.encode("utf-8")
-    if not body:
-        return 0
-    # the wrapping only looks for "=": every byte quoprimime quotes becomes "=XX" here
-    lines = body.translate(_QUOTED).replace(b"\0", b"=XX").decode("ascii").splitlines()
-    size = len(lines) - 1 + (body[-1:] in (b"\r", b"\n"))  # the line ends ("\n" each)
-    for line in lines:
-        size += _encoded_line_size(line)
-    return size
-
-
-def _encoded_line_size(line: str, maxlinelen: int = 76) -> int:
-    """One quoted line's length after quoprimime.body_encode's wrapping (soft breaks "=\n")."""
-    size, start, last_start = 0, 0, len(line) - 1 - maxlinelen
-    while start <= last_start:
-        stop = start + maxlinelen - 1
-        if line[stop - 2] == "=":
-            size, start = size + (stop - 1 - start) + 1, stop - 2
-        elif line[stop - 1] == "=":
-            size, start = size + (stop - start) + 1, stop - 1
-        else:
-            size, start = size + (stop - start) + 2, stop
-    if line and line[-1] in " \t":
-        room = start - last_start
-        tail = 3 if room >= 3 else 3 if room == 2 else 5
-        return size + len(line) - 1 - start + tail
-    return size + len(line) - start
-
-
 def _render(content: DigestContent, definition: DigestDefinition, recipient: Recipient,
-            public_url: str, secret: str | bytes, now: datetime,
-            views: dict[int, dict] | None = None) -> RenderedDigest:
-    context = _context(content, recipient, public_url, secret, now,
-                       {} if views is None else views)
-    context["source_health"] = definition.source_health
-    html = _ENVIRONMENT.get_template("digest.html").render(context)
-    text = _ENVIRONMENT.get_template("digest.txt").render(context)
-    return RenderedDigest(context["subject"], _INLINER.inline(html), text, content)
+            now: datetime, links: _Links) -> RenderedDigest:
+    context = _context(content, definition, recipient, now, links)
+    html = _html(context, content, links)
+    text = ENVIRONMENT.get_template("digest.txt").render(context | _entries(
+        content, lambda entry, number: links.fill(
+            text_fragment(entry, content.language, links.base, number), entry)))
+    return RenderedDigest(context["subject"], html, text, content)
+
+
+def _html(context: dict, content: DigestContent, links: _Links) -> str:
+    """The page with a marker for each entry, its CSS inlined, then each entry's fragment (CSS
+    inlined once per story) in its marker's place: what inlining the whole page gives."""
+    marked = ENVIRONMENT.get_template("digest.html").render(
+        context | _entries(content, lambda entry, number: ENTRY_MARKER))
+    pieces = INLINER.inline(marked).split(ENTRY_MARKER)
+    fragments = [links.fill(html_fragment(entry, content.language, links.base, top), entry)
+                 for entry, top in _in_order(content)]
+    return "".join(piece for pair in zip(pieces, fragments) for piece in pair) + pieces[-1]
 
 
 def _drop_lowest(content: DigestContent, count: int) -> DigestContent:
@@ -183,76 +151,69 @@ def _rank_key(entry: DigestEntry) -> tuple:
 # --- template context -------------------------------------------------------------------------
 
 
-def _context(content: DigestContent, recipient: Recipient, public_url: str,
-             secret: str | bytes, now: datetime, views: dict[int, dict]) -> dict:
+def _context(content: DigestContent, definition: DigestDefinition, recipient: Recipient,
+             now: datetime, links: _Links) -> dict:
+    """Everything the page templates show except the entries (see _entries)."""
     s, lang = strings(content.language), content.language
-    base = public_url.rstrip("/")
-    links = _Links(secret, content, recipient.email, base, views)
     return {
         "s": s, "lang": lang, "title": content.title, "subject": subject_line(content),
         "period": s["period"].format(span=format_week_span(content.week, lang)),
         "week_label": format_week(content.week, lang).capitalize(),
         "sent": s["sent"].format(date=format_date(now, lang)),
-        "top": [_entry_view(e, s, lang, links) for e in content.top],
-        "sections": [_section_view(section, s, lang, links) for section in content.sections],
         "rising": [_rising_view(topic, s, lang) for topic in content.rising],
         "failing": [_failing_view(source, s, lang) for source in content.failing_sources],
         "omitted": s["omitted"].format(count=content.omitted) if content.omitted else "",
-        "empty": not content.entries, "archive_url": f"{base}/",
+        "empty": not content.entries, "archive_url": f"{links.base}/",
         "unsubscribe_url": links.unsubscribe(),
         "why_you": s["why_you"].format(email=recipient.email, title=content.title),
         "unsubscribe": s["unsubscribe"].format(title=content.title),
         "preheader": " · ".join(e.title for e in content.entries[:3]),
+        "source_health": definition.source_health,
     }
 
 
-@dataclass(frozen=True)
+def _entries(content: DigestContent, shown: Callable[[DigestEntry, int | None], object]) -> dict:
+    """The top stories and sections, each entry as shown(entry, its number among the top
+    stories or None)."""
+    s = strings(content.language)
+    return {
+        "top": [shown(entry, number) for number, entry in enumerate(content.top, start=1)],
+        "sections": [{"label": section.label,
+                      "entries": [shown(entry, None) for entry in section.entries],
+                      "more": s["more"].format(count=section.more, label=section.label)
+                      if section.more else ""}
+                     for section in content.sections],
+    }
+
+
+def _in_order(content: DigestContent) -> list[tuple[DigestEntry, bool]]:
+    """Every entry as the page shows it, with whether it is a top story."""
+    return [(entry, True) for entry in content.top] + [
+        (entry, False) for section in content.sections for entry in section.entries]
+
+
+@dataclass
 class _Links:
+    """One recipient's signed links; an item's feedback tokens are made once per digest."""
+
     secret: str | bytes
-    content: DigestContent
+    digest_id: str
+    week: str
     email: str
     base: str
-    views: dict[int, dict]  # id(entry) → its view, kept while one digest is trimmed
+    tokens: dict[int, tuple[str, str]] = field(default_factory=dict)
 
-    def feedback(self, item_id: int, verdict: str) -> str:
-        token = make_token(self.secret, self.content.digest_id, self.content.week, self.email,
-                           item_id, verdict)
-        return feedback_url(self.base, token)
+    def fill(self, fragment: EntryFragment, entry: DigestEntry) -> str:
+        tokens = self.tokens.get(entry.item_id)
+        if tokens is None:
+            tokens = self.tokens[entry.item_id] = tuple(
+                make_token(self.secret, self.digest_id, self.week, self.email, entry.item_id,
+                           verdict) for verdict in VERDICTS)
+        return fragment.fill(*tokens)
 
     def unsubscribe(self) -> str:
-        token = make_unsubscribe_token(self.secret, self.content.digest_id, self.email)
+        token = make_unsubscribe_token(self.secret, self.digest_id, self.email)
         return unsubscribe_url(self.base, token)
-
-
-def _entry_view(entry: DigestEntry, s: dict, lang: str, links: _Links) -> dict:
-    view = links.views.get(id(entry))
-    if view is None or view["entry"] is not entry:
-        view = links.views[id(entry)] = _new_entry_view(entry, s, lang, links)
-    return view["view"]
-
-
-def _new_entry_view(entry: DigestEntry, s: dict, lang: str, links: _Links) -> dict:
-    names = ", ".join(entry.also_reported_by)
-    return {"entry": entry, "view": {
-        "title": entry.title, "url": _web_link(entry.url), "summary": entry.summary,
-        "source_date": s["source_date"].format(
-            source=entry.source_name, date=format_date(entry.published, lang, weekday=False)),
-        "tags": list(entry.tags), "why": entry.why,
-        "also": s["also"].format(names=names) if names else "",
-        "relevant_url": links.feedback(entry.item_id, "relevant"),
-        "not_relevant_url": links.feedback(entry.item_id, "inte-relevant"),
-    }}
-
-
-def _web_link(url: str | None) -> str | None:
-    """Only http(s) links go into the email; anything else is shown without a link."""
-    return url if url and url.lower().startswith(("https://", "http://")) else None
-
-
-def _section_view(section, s: dict, lang: str, links: _Links) -> dict:
-    more = s["more"].format(count=section.more, label=section.label) if section.more else ""
-    return {"label": section.label, "entries": [_entry_view(e, s, lang, links)
-                                                for e in section.entries], "more": more}
 
 
 def _rising_view(topic: RisingTopic, s: dict, lang: str) -> dict:

@@ -1,18 +1,30 @@
 """The fast paths of the digest stage give what the plain ones give: title pairs (prefix filter
 in numpy) against all pairs, the trimming search against a plain binary search, the counted
-quoted-printable size against quoprimime, and build_digest with grouped= against without."""
+quoted-printable size against quoprimime, build_digest with grouped= against without, and the
+page assembled from entries inlined once per story against the whole page inlined at once."""
 
+import dataclasses
 import random
 from email import quoprimime
 from itertools import combinations
 
-from scanner.digest.render import encoded_size, fewest_to_drop
+import pytest
+from markupsafe import Markup
+
+from scanner.digest import render
+from scanner.digest.definitions import Recipient
+from scanner.digest.fragments import plain_html_fragment
+from scanner.digest.render import fewest_to_drop, render_digest
 from scanner.digest.select import build_digest, digest_window
+from scanner.digest.sizes import encoded_size
 from scanner.digest.stories import group_week
+from scanner.digest.templating import ENVIRONMENT, INLINER
 from scanner.digest.text import jaccard
 from scanner.digest.titles import similar_pairs
+from tests.digest.test_render import ENGLISH, huge_week
 from tests.digest.week import (
-    FAILING, HISTORY, MANAGER, MANAGERS, NOW, SOURCES, STORIES, WEEK, taxonomy, week_items,
+    FAILING, HISTORY, MANAGER, MANAGERS, NOW, PUBLIC_URL, SECRET, SOURCES, STAFF, STAFF_MEMBER,
+    STORIES, WEEK, at, item, taxonomy, week_items,
 )
 
 WORDS = "bok bibliotek och i läsning barn unga plan ny stöd kommun region e-bok app".split()
@@ -77,3 +89,45 @@ def test_a_shared_grouping_gives_each_recipient_the_same_digest():
         shared = build_digest(MANAGERS, items, taxonomy(), SOURCES, STORIES, HISTORY, FAILING,
                               set(sent), MANAGER, NOW, WEEK, grouped=grouped)
         assert shared == alone
+
+
+def plain_page(rendered, definition, recipient) -> str:
+    """The rendered content as one page through Jinja, every entry in it, the CSS inlined over
+    the whole page (what render_digest did before entries were inlined once per story)."""
+    content = rendered.content
+    links = render._Links(SECRET, content.digest_id, content.week, recipient.email, PUBLIC_URL)
+    context = render._context(content, definition, recipient, NOW, links)
+    entries = render._entries(content, lambda entry, number: Markup(links.fill(
+        plain_html_fragment(entry, content.language, PUBLIC_URL, number is not None), entry)))
+    return INLINER.inline(ENVIRONMENT.get_template("digest.html").render(context | entries))
+
+
+def odd_week() -> list:
+    """A title with markup characters, links that are not web links, no summary or reason, a
+    story from four sources."""
+    items = week_items()
+    title = 'Nytt: "bibliotek" & \'läsning\' för < 3 år <!--'
+    items[0] = dataclasses.replace(items[0], title=title, summary="")
+    items[3] = dataclasses.replace(items[3], url="javascript:alert(1)")
+    items[4] = dataclasses.replace(items[4], url=None, tag_details=tuple(
+        dataclasses.replace(tag, why="") for tag in items[4].tag_details))
+    items.append(item(40, "kb", "Bokstart växer: nu med i 120 kommuner & fler", "<p>Å &amp; Ä</p>",
+                      at(4, 11), {"lasframjande": 0.6}, sources=("kb", "mtm")))
+    return items
+
+
+@pytest.mark.parametrize("definition, recipient, items, limit", [
+    (MANAGERS, MANAGER, week_items(), 102_000),
+    (STAFF, STAFF_MEMBER, odd_week(), 102_000),
+    (ENGLISH, Recipient("<b>Anna</b>", 'anna+<x>&"@example.se'), odd_week(), 102_000),
+    (dataclasses.replace(STAFF, items_per_section=50), STAFF_MEMBER, huge_week(), 102_000),
+    (STAFF, STAFF_MEMBER, huge_week(), 9_000),
+    (MANAGERS, MANAGER, [], 102_000),
+])
+def test_a_page_assembled_from_entries_is_the_page_inlined_whole(definition, recipient, items,
+                                                                   limit):
+    content = build_digest(definition, items, taxonomy(), SOURCES, STORIES, HISTORY, FAILING,
+                           set(), recipient, NOW, WEEK)
+    rendered = render_digest(content, definition, recipient, PUBLIC_URL, SECRET, NOW, limit)
+    assert rendered.html == plain_page(rendered, definition, recipient)
+    assert rendered.html.count("/feedback/") == 2 * rendered.content.entry_count
