@@ -18,7 +18,7 @@ from scanner import __version__
 from scanner.classify import (
     RuleMatcher, TagDecision, TagModel, Tagger, bundled_examples, fit_tagger, load_taxonomy,
 )
-from scanner.classify.model import ModelFormatError
+from scanner.classify.model import FORMAT_VERSION, ModelFormatError, sklearn_version
 from scanner.models import Item, ItemTag, Taxonomy
 from scanner.parse.language import detect_language
 
@@ -60,9 +60,7 @@ def bootstrap_spec(path: Path, cache_dir: Path, now: datetime) -> TaggerSpec:
 
 def _bootstrap_key(taxonomy: Taxonomy, path: Path) -> str:
     examples = [e.id + e.title + e.text + ",".join(e.tags) for e in bundled_examples()]
-    from scanner.classify.model import FORMAT_VERSION
-    import sklearn
-    digest = hashlib.sha256(f"{__version__} {FORMAT_VERSION} {sklearn.__version__}".encode())
+    digest = hashlib.sha256(f"{__version__} {FORMAT_VERSION} {sklearn_version()}".encode())
     digest.update(Path(path).read_bytes())
     digest.update("\n".join(examples).encode())
     return digest.hexdigest()[:12]

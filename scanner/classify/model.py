@@ -4,11 +4,15 @@ Features: features.TextFeatures (word 1-2-gram and char_wb 3-5-gram sublinear TF
 Platt-calibrated on out-of-fold decision values, and each tag gets the threshold that maximised
 its F1 in cross-validation grouped by source; the classifier family (logistic regression or
 linear SVM) is chosen by the same cross-validation. Only weights are kept.
+
+scikit-learn is imported by the training functions only: a process that loads a stored model
+and tags never imports it (the parse workers stay small).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import pickle
 import time
@@ -16,12 +20,9 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 import numpy as np
-import sklearn
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
-from sklearn.svm import LinearSVC
 
 from scanner.classify.features import TextFeatures, model_text
 from scanner.classify.labels import LabelledText
@@ -32,11 +33,26 @@ MAGIC = b"scanner-tagmodel\n"
 MIN_POSITIVES = 3
 EXPLAIN_MIN_IDF = 2.0  # features in more than about a third of the training texts are not shown
 SEED = 0
-CANDIDATES = {
-    "logreg": lambda: LogisticRegression(C=8.0, class_weight="balanced", solver="liblinear",
-                                         dual=True, max_iter=1000, random_state=SEED),
-    "svm": lambda: LinearSVC(C=0.5, class_weight="balanced", random_state=SEED),
-}
+CANDIDATES = ("logreg", "svm")
+
+
+def _estimator(kind: str):
+    """A fresh, unfitted classifier of one candidate family."""
+    if kind == "logreg":
+        from sklearn.linear_model import LogisticRegression
+        return LogisticRegression(C=8.0, class_weight="balanced", solver="liblinear", dual=True,
+                                  max_iter=1000, random_state=SEED)
+    from sklearn.svm import LinearSVC
+    return LinearSVC(C=0.5, class_weight="balanced", random_state=SEED)
+
+
+@cache
+def sklearn_version() -> str:
+    """The installed scikit-learn's version, read without importing it ("?" when absent)."""
+    try:
+        return importlib.metadata.version("scikit-learn")
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
 
 
 class ModelFormatError(ScannerError):
@@ -98,6 +114,7 @@ def grouped_folds(groups: list[str], n_splits: int = 5) -> list[tuple[np.ndarray
     n_splits = min(n_splits, len(set(groups)))
     if n_splits < 2:
         return []
+    from sklearn.model_selection import GroupKFold
     indices = np.arange(len(groups))
     return list(GroupKFold(n_splits=n_splits).split(indices, groups=groups))
 
@@ -106,7 +123,7 @@ def _fit_target(kind: str, x, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Weights of one binary scorer; a constant when the training side has one class only."""
     if y.min() == y.max():
         return np.zeros(x.shape[1], np.float32), 8.0 if y[0] else -8.0
-    estimator = CANDIDATES[kind]().fit(x, y)
+    estimator = _estimator(kind).fit(x, y)
     return estimator.coef_.ravel().astype(np.float32), float(estimator.intercept_[0])
 
 
@@ -133,6 +150,7 @@ def _platt(raw: np.ndarray, y: np.ndarray, kind: str) -> tuple[float, float]:
     """Sigmoid scale and shift fitted to out-of-fold decision values; a fixed one for rare tags."""
     if y.sum() < MIN_POSITIVES or y.min() == y.max():
         return (1.0 if kind == "logreg" else 2.0), 0.0
+    from sklearn.linear_model import LogisticRegression
     fit = LogisticRegression(C=1.0).fit(raw.reshape(-1, 1), y)
     return float(fit.coef_[0, 0]), float(fit.intercept_[0])
 
@@ -172,7 +190,7 @@ def f1_summary(y: np.ndarray, predicted: np.ndarray, weights=None) -> tuple[floa
 class TagModel:
     """Per-tag linear classifiers plus a relevance classifier over shared TF-IDF features."""
 
-    def __init__(self, n_splits: int = 5, kinds: tuple[str, ...] = tuple(CANDIDATES)):
+    def __init__(self, n_splits: int = 5, kinds: tuple[str, ...] = CANDIDATES):
         self.n_splits, self.kinds = n_splits, kinds
         self.tag_ids: tuple[str, ...] = ()
         self.classifier, self.info = "", None
@@ -243,7 +261,7 @@ class TagModel:
         return [float(s) for s in self.score_matrix(titles_and_texts)[1][:, -1]]
 
     def to_bytes(self) -> bytes:
-        header = {"format_version": FORMAT_VERSION, "sklearn": sklearn.__version__,
+        header = {"format_version": FORMAT_VERSION, "sklearn": sklearn_version(),
                   "numpy": np.__version__}
         body = pickle.dumps(self.__dict__, protocol=5)
         return MAGIC + json.dumps(header).encode() + b"\n" + zlib.compress(body, 6)
@@ -271,7 +289,7 @@ def _check_header(data: bytes) -> None:
         raise ModelFormatError(
             f"the stored tag model has format version {header.get('format_version')}, this "
             f"scanner reads version {FORMAT_VERSION}; retrain the model from the labels")
-    stored, running = header.get("sklearn", "?"), sklearn.__version__
+    stored, running = header.get("sklearn", "?"), sklearn_version()
     if stored.split(".")[:2] != running.split(".")[:2]:
         raise ModelFormatError(
             f"the stored tag model was trained with scikit-learn {stored}, this installation "

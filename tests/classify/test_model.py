@@ -6,9 +6,11 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 
-from scanner.classify.features import TextFeatures, clean_text, model_text
+from scanner.classify.features import TextFeatures, clean_text, l2_normalized, model_text
 from scanner.classify.labels import LabelledText
 from scanner.classify.model import MAGIC, ModelFormatError, TagModel, best_threshold, grouped_folds
 
@@ -139,6 +141,24 @@ def test_word_features_match_scikit_learn_tfidf():
     expected = reference.transform(docs[:5]).toarray()[:, order]
     words = ours.transform(docs[:5])[:, : len(ours.terms)].toarray()
     assert np.allclose(words, expected, atol=1e-6)
+
+
+def test_l2_rows_are_bit_for_bit_those_of_scikit_learn_normalize():
+    rng = np.random.default_rng(0)
+    matrices = [sp.random(60, 400, density=d, format="csr", dtype=np.float32, random_state=k)
+                for k, d in enumerate((0.0, 0.002, 0.05, 0.5))]
+    for matrix in matrices:
+        matrix.data *= rng.uniform(0.01, 50, len(matrix.data)).astype(np.float32)
+    docs = [model_text(e.title, e.text) for e in synthetic(30)]
+    features = TextFeatures().fit(docs)
+    counts = features.transform(docs)
+    counts.data = (counts.data * 7.3).astype(np.float32)  # no longer unit rows
+    for matrix in [*matrices, counts]:
+        ours, theirs = l2_normalized(matrix), normalize(matrix)
+        assert ours.dtype == theirs.dtype == np.float32
+        assert np.array_equal(ours.indptr, theirs.indptr)
+        assert np.array_equal(ours.indices, theirs.indices)
+        assert np.array_equal(ours.data.view(np.uint32), theirs.data.view(np.uint32))
 
 
 def test_char_features_see_compound_words_and_unseen_words():
