@@ -21,7 +21,7 @@ from scanner.fetch import next_state
 from scanner.models import FetchResult, Item, ParseResult, Source, SourceScanResult, SourceState
 from scanner.parse.feed import parse_feed
 from scanner.settings import Settings
-from scanner.store import BatchCounts, Store
+from scanner.store import BatchCounts, Store, StoryIndex
 
 if TYPE_CHECKING:
     from scanner.tagging import TaggerSpec
@@ -121,6 +121,7 @@ class ScanCycle:
         self.quiet: list[tuple[Source, FetchResult]] = []
         self.results: list[SourceScanResult] = []
         self.page_texts: dict[str, str | None] = {}  # kind page: the text to remember
+        self.stories = story_index()
 
     def fetched(self, fetched: FetchResult) -> None:
         """Called as each fetch finishes (inside the event loop): queue parsing, store what's done."""
@@ -174,7 +175,7 @@ class ScanCycle:
             return None
         counts = self.store.store_batch(list(prepared.items), fetched,
                                         self._next_state(source, fetched),
-                                        skipped=prepared.skipped, same_story=same_story)
+                                        skipped=prepared.skipped, story_index=self.stories)
         warnings = tuple(f"{source.id}: {w}" for w in prepared.warnings)
         return scan_result(source, fetched, counts, prepared.skipped, warnings)
 
@@ -252,6 +253,11 @@ def with_story_signature(item: Item) -> Item:
     signature = dedup.story_signature(item.title, item.summary)
     return replace(item, story_tokens=dedup.signature_tokens_text(signature),
                    story_bands=signature.bands)
+
+
+def story_index() -> StoryIndex:
+    """An index that clusters a scan cycle's new items into stories by the dedup verdict."""
+    return StoryIndex(dedup.same_story, dedup.comparable_signature)
 
 
 def same_story(tokens_a: str, tokens_b: str) -> bool:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from datetime import datetime
 from functools import lru_cache
 from itertools import chain
@@ -164,8 +166,8 @@ STORY_SIGNATURE_VERSION = 1  # bump when tokens or band keys change: stored ones
 STORY_TEXT_WORDS = 100  # words of the text, after the title, that make the signature
 STORY_BANDS, STORY_ROWS = 24, 3  # P(candidate) 1-(1-J**3)**24: .96 at J .5, .65 at .35, .18 at .2
 TITLE_BANDS, TITLE_ROWS = 8, 3  # titles of 3+ tokens: .86 at title Jaccard .6, .99 at .8
-STORY_JACCARD = 0.35  # token-set Jaccard that alone makes two items one story
-TITLE_JACCARD = 0.6  # title-token Jaccard that makes one story ...
+STORY_JACCARD = Fraction(35, 100)  # token-set Jaccard that alone makes two items one story
+TITLE_JACCARD = Fraction(6, 10)  # title-token Jaccard that makes one story ...
 TEXT_OVERLAP = 0.4  # ... with this share of the smaller set of text tokens in common
 SHARED_TOKENS = 3  # fewer tokens in common is never enough ("Regional biblioteksplan")
 _LANES = max(STORY_BANDS * STORY_ROWS, TITLE_BANDS * TITLE_ROWS)  # min-hashes per signature
@@ -318,14 +320,22 @@ def same_story(a: StorySignature, b: StorySignature) -> bool:
     """True when two signatures tell the same story: at least SHARED_TOKENS tokens in common,
     and either token-set Jaccard >= STORY_JACCARD, or title Jaccard >= TITLE_JACCARD and
     TEXT_OVERLAP of the smaller set of text tokens in common (or no text on one side)."""
-    if len(a.tokens & b.tokens) < SHARED_TOKENS:
+    shared = len(a.tokens & b.tokens)
+    if shared < SHARED_TOKENS:
         return False
-    if story_similarity(a, b) >= STORY_JACCARD:
+    if _at_least(shared, len(a.tokens) + len(b.tokens) - shared, STORY_JACCARD):
         return True
-    if _jaccard(a.title_tokens, b.title_tokens) < TITLE_JACCARD:
+    titles_shared = len(a.title_tokens & b.title_tokens)
+    titles_union = len(a.title_tokens) + len(b.title_tokens) - titles_shared
+    if not titles_union or not _at_least(titles_shared, titles_union, TITLE_JACCARD):
         return False
     text_a, text_b = a.tokens - a.title_tokens, b.tokens - b.title_tokens
     return len(text_a & text_b) >= TEXT_OVERLAP * min(len(text_a), len(text_b))
+
+
+def _at_least(part: int, whole: int, share: Fraction) -> bool:
+    """part / whole >= share, exactly (in integers), for whole > 0."""
+    return part * share.denominator >= share.numerator * whole
 
 
 def story_similarity(a: StorySignature, b: StorySignature) -> float:
@@ -347,13 +357,15 @@ def signature_tokens_text(sig: StorySignature) -> str:
 
 def same_story_tokens(a: str, b: str) -> bool:
     """same_story on two stored token texts, without recomputing their bands."""
-    return same_story(_comparable(a), _comparable(b))
+    return same_story(comparable_signature(a), comparable_signature(b))
 
 
-def _comparable(text: str) -> StorySignature:
+def comparable_signature(text: str) -> StorySignature:
+    """The signature of a stored token text without its bands: what same_story compares.
+    Tokens are interned, so the many signatures of a story index share their strings."""
     title_part, _, rest = text.rpartition("|")
-    title_tokens = frozenset(title_part.split())
-    return StorySignature(title_tokens.union(rest.split()), title_tokens, ())
+    title_tokens = frozenset(map(sys.intern, title_part.split()))
+    return StorySignature(title_tokens.union(map(sys.intern, rest.split())), title_tokens, ())
 
 
 def signature_from_tokens(text: str) -> StorySignature:

@@ -63,11 +63,18 @@ class Store:
             conn.execute(fetch_log.insert(), [_log_row(result) for result, _ in records])
 
     def store_batch(self, items_in: Sequence[Item], result: FetchResult, state: SourceState,
-                    skipped: int = 0, same_story: stories.SameStory | None = None) -> BatchCounts:
-        """Store one source's batch, its new state and its fetch log in one transaction."""
+                    skipped: int = 0, same_story: stories.SameStory | None = None,
+                    story_index: stories.StoryIndex | None = None) -> BatchCounts:
+        """Store one source's batch, its new state and its fetch log in one transaction.
+
+        New items join stories through `story_index` (one per scan cycle, so batches share
+        what it loaded), else through a fresh index over `same_story`, else none."""
+        index = story_index or (stories.StoryIndex(same_story) if same_story else None)
         with self.engine.begin() as conn:
-            counts = _merge_items(conn, items_in, same_story)
+            counts, inserted = _merge_items(conn, items_in, index)
             self._save_state_and_log(conn, result, state, counts, skipped)
+        if index is not None:
+            index.add(inserted)  # only once committed: the index mirrors the archive
         return counts
 
     def _save_state_and_log(self, conn, result, state, counts, skipped) -> None:
@@ -198,24 +205,26 @@ def _log_row(result: FetchResult, counts: BatchCounts = BatchCounts(), skipped: 
                 skipped=skipped, elapsed=result.elapsed)
 
 
-def _merge_items(conn: Connection, batch: Sequence[Item],
-                 same_story: stories.SameStory | None = None) -> BatchCounts:
-    """Insert new items, update changed ones in place, attach items seen via another source."""
+def _merge_items(conn: Connection, batch: Sequence[Item], index: stories.StoryIndex | None
+                 ) -> tuple[BatchCounts, list[tuple[int, Item, int | None]]]:
+    """Insert new items (each in its story), update changed ones in place, attach items seen
+    via another source. Returns the counts and the inserted (id, item, story joined)."""
     known = _known_identities(conn, batch)
     fresh = [item for item in batch if item.identity not in known]
     changed = [(known[i.identity], i) for i in batch if _changed(known.get(i.identity), i)]
     by_url = _items_by_canonical_url(conn, [i.canonical_url for i in fresh if i.canonical_url])
     attach = [(by_url[i.canonical_url], i) for i in fresh if i.canonical_url in by_url]
     insert, repeats = _first_per_url([i for i in fresh if i.canonical_url not in by_url])
-    inserted = list(zip(_insert_items(conn, insert), insert))
+    joined = index.stories_for(conn, insert) if index else [None] * len(insert)
+    inserted = list(zip(_insert_items(conn, insert, joined), insert))
     id_by_url = {i.canonical_url: item_id for item_id, i in inserted if i.canonical_url}
     attach += [(id_by_url[i.canonical_url], i) for i in repeats]
     _link_sources(conn, inserted + attach)
     _add_tags(conn, inserted, attach)
-    stories.assign_stories(conn, inserted, same_story)
     _update_items(conn, changed)
-    return BatchCounts(new=len(fresh), updated=len(changed),
-                       unchanged=len(batch) - len(fresh) - len(changed))
+    counts = BatchCounts(new=len(fresh), updated=len(changed),
+                         unchanged=len(batch) - len(fresh) - len(changed))
+    return counts, [(item_id, item, story) for (item_id, item), story in zip(inserted, joined)]
 
 
 def _changed(known: tuple[int, str, str] | None, item: Item) -> bool:
@@ -260,22 +269,23 @@ def _first_per_url(batch: list[Item]) -> tuple[list[Item], list[Item]]:
     return first, repeats
 
 
-def _insert_items(conn, batch: list[Item]) -> list[int]:
+def _insert_items(conn, batch: list[Item], joined: list[int | None]) -> list[int]:
     if not batch:
         return []
-    rows = [_item_row(item) for item in batch]
+    rows = [_item_row(item, story) for item, story in zip(batch, joined)]
     result = conn.execute(items.insert().returning(items.c.id, sort_by_parameter_order=True), rows)
     return [row.id for row in result]
 
 
-def _item_row(item: Item) -> dict:
+def _item_row(item: Item, story: int | None) -> dict:
     return dict(canonical_url=item.canonical_url, url=item.url, title=item.title,
                 summary=item.summary, content_html=item.content_html, published=item.published,
                 date_missing=item.date_missing, first_seen=item.fetched,
                 last_changed=item.fetched, content_hash=item.content_hash, lang=item.lang,
                 author=item.author, revision=1, source_id=item.source_id, relevant=item.relevant,
                 tagged_at=item.fetched if item.relevant is not None else None,
-                tagger_version=item.tagger_version)
+                tagger_version=item.tagger_version, story_id=story,
+                story_tokens=item.story_tokens or None, story_bands=stories.bands_text(item))
 
 
 def _link_sources(conn, pairs: list[tuple[int, Item]]) -> None:

@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, MetaData, String, Table, \
+    bindparam, inspect, select, text
 
 from scanner.store import schema
 
 Migration = tuple[int, str, Callable[[Connection], None]]
+
+# One row per (LSH band, item), as m003 created it; m004 moved the bands into items.story_bands.
+_legacy = MetaData()
+LEGACY_STORY_BANDS = Table(
+    "story_bands", _legacy,
+    Column("band", String(40), nullable=False),
+    Column("item_id", Integer, ForeignKey(schema.items.c.id, ondelete="CASCADE"),
+           nullable=False),
+    Index("ix_story_bands_band", "band"),
+)
 
 
 def m001_initial(conn: Connection) -> None:
@@ -29,26 +40,47 @@ def m002_tagging(conn: Connection) -> None:
 
 def m003_digests(conn: Connection) -> None:
     """The delivery log (claim before send, record after), what each recipient got, builds;
-    stories across sources (items.story_id, LSH bands)."""
+    stories across sources (items.story_id; its LSH band table is m004's to replace)."""
     schema.metadata.create_all(conn, tables=[schema.deliveries, schema.delivered_items,
-                                             schema.digest_builds, schema.story_bands])
+                                             schema.digest_builds])
     for column in ("story_id INTEGER", "story_tokens TEXT"):
         _add_column_if_missing(conn, "items", column)
+
+
+def m004_story_bands_with_items(conn: Connection) -> None:
+    """Each item's LSH band keys move into items.story_bands (one text, no longer a row per
+    band), and items.story_id becomes optional: NULL means the item's story is its own."""
+    _add_column_if_missing(conn, "items", "story_bands TEXT")
+    if not inspect(conn).has_table("story_bands"):
+        return
+    bands: dict[int, list[str]] = {}
+    for band, item_id in conn.execute(select(LEGACY_STORY_BANDS.c.band,
+                                             LEGACY_STORY_BANDS.c.item_id)):
+        bands.setdefault(item_id, []).append(band)
+    if bands:
+        conn.execute(schema.items.update().where(schema.items.c.id == bindparam("item_id"))
+                     .values(story_bands=bindparam("bands")),
+                     [dict(item_id=i, bands=" ".join(keys)) for i, keys in bands.items()])
+    LEGACY_STORY_BANDS.drop(conn)
 
 
 MIGRATIONS: list[Migration] = [
     (1, "m001_initial", m001_initial),
     (2, "m002_tagging", m002_tagging),
     (3, "m003_digests", m003_digests),
+    (4, "m004_story_bands_with_items", m004_story_bands_with_items),
 ]
 
 
 def _add_column_if_missing(conn: Connection, table: str, column_ddl: str) -> None:
     """Migrations add columns only where missing: m001 builds a fresh database from the
     current tables, so later migrations must be no-ops there."""
-    name = column_ddl.split()[0]
-    if name not in {c["name"] for c in inspect(conn).get_columns(table)}:
+    if not _has_column(conn, table, column_ddl.split()[0]):
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column_ddl}"))
+
+
+def _has_column(conn: Connection, table: str, name: str) -> bool:
+    return name in {c["name"] for c in inspect(conn).get_columns(table)}
 
 
 def current_version(conn: Connection) -> int:

@@ -94,6 +94,7 @@ items = Table(
     Column("tagger_version", String(100)),
     Column("story_id", Integer, index=True),  # the first item of its story
     Column("story_tokens", Text),
+    Column("story_bands", Text),  # space-separated LSH band keys (store.stories)
     Index("ix_items_published", "published"),
     Index("ix_items_canonical_url", "canonical_url"),
 )
@@ -128,13 +129,6 @@ tag_models = Table(
     Column("trained_at", UTCDateTime, nullable=False),
     Column("info", Text, nullable=False),  # JSON: labels used, their sources, scores
     Column("model", LargeBinary, nullable=False),
-)
-
-story_bands = Table(
-    "story_bands", metadata,
-    Column("band", String(40), nullable=False),
-    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
-    Index("ix_story_bands_band", "band"),
 )
 
 deliveries = Table(

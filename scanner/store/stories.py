@@ -1,85 +1,121 @@
 """Stories across sources, assigned as items are stored: a new item joins the story of an
 earlier item that shares an LSH band and that `same_story` accepts; else it starts its own.
-The comparison itself belongs to the dedup stage and is passed in."""
+The comparison itself belongs to the dedup stage and is passed in.
+
+The band keys of every item are stored with it (items.story_bands). A `StoryIndex` holds those
+of the items published around the batches of one scan cycle in memory, loaded from the archive
+once per time range and kept up to date as batches are stored, so that a batch costs no
+queries beyond the first. An item that starts its own story keeps story_id NULL (its story is
+its own id); one that joins gets the id of the story's first item.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import chain
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, select
 
 from scanner.models import Item
-from scanner.store.schema import items, story_bands
+from scanner.store.schema import items
 
-SameStory = Callable[[str, str], bool]
+SameStory = Callable[[Any, Any], bool]  # on two items' tokens, as read_tokens gives them
+ReadTokens = Callable[[str], Any]  # items.story_tokens -> what same_story compares
 STORY_WINDOW = timedelta(days=14)  # a story's items appear within two weeks of each other
 MAX_CANDIDATES = 12  # those sharing the most bands; a flood of weak candidates is not a story
 HOT_BAND = 10  # a band key shared by more items than this stands for common words, not a story
-CHUNK = 500
 
 
-def assign_stories(conn: Connection, inserted: list[tuple[int, Item]],
-                   same_story: SameStory | None) -> None:
-    """Give each newly inserted item its story id and index its bands."""
-    if not inserted:
-        return
-    candidates = _candidates(conn, inserted) if same_story else {}
-    stories = {item_id: _story_of(item, candidates.get(item_id, []), same_story)
-               or item_id for item_id, item in inserted}
-    conn.execute(update(items).where(items.c.id == bindparam("item_id")).values(
-        story_id=bindparam("story"), story_tokens=bindparam("tokens")),
-        [dict(item_id=i, story=stories[i], tokens=item.story_tokens) for i, item in inserted])
-    rows = [dict(band=band, item_id=i) for i, item in inserted for band in item.story_bands]
-    if rows:
-        conn.execute(story_bands.insert(), rows)
+@dataclass(frozen=True)
+class _Known:
+    """An archived item as the index knows it."""
+
+    id: int
+    story: int
+    published: datetime
+    tokens: Any  # as read_tokens gives them
 
 
-def _story_of(item: Item, candidates: list, same_story: SameStory | None) -> int | None:
-    for candidate in candidates:
-        if abs(candidate.published - item.published) <= STORY_WINDOW and \
-                same_story(item.story_tokens, candidate.story_tokens or ""):
-            return candidate.story_id or candidate.id
-    return None
+class StoryIndex:
+    """Band key -> archived items, for the published times loaded so far (one scan cycle)."""
 
+    def __init__(self, same_story: SameStory, read_tokens: ReadTokens = str):
+        self.same_story, self.read_tokens = same_story, read_tokens
+        self._known: dict[int, _Known] = {}
+        self._by_band: dict[str, list[int]] = defaultdict(list)
+        self._covered: tuple[datetime, datetime] | None = None
 
-def _candidates(conn: Connection, inserted: list[tuple[int, Item]]) -> dict[int, list]:
-    """New item id -> earlier items sharing one of its bands (oldest first)."""
-    wanted = {band: [] for _, item in inserted for band in item.story_bands}
-    bands = sorted(set(wanted) - _hot_bands(conn, sorted(wanted)))
-    new_ids = {item_id for item_id, _ in inserted}
-    earliest = min(item.published for _, item in inserted) - STORY_WINDOW
-    latest = max(item.published for _, item in inserted) + STORY_WINDOW
-    for start in range(0, len(bands), CHUNK):
-        query = (select(story_bands.c.band, items.c.id, items.c.story_id, items.c.story_tokens,
-                        items.c.published)
-                 .join(items, items.c.id == story_bands.c.item_id)
-                 .where(story_bands.c.band.in_(bands[start:start + CHUNK]),
-                        items.c.published.between(earliest, latest)))
+    def stories_for(self, conn: Connection, batch: Sequence[Item]) -> list[int | None]:
+        """The story each new item joins (None: it starts its own), in batch order."""
+        if not batch:
+            return []
+        earliest = min(item.published for item in batch) - STORY_WINDOW
+        latest = max(item.published for item in batch) + STORY_WINDOW
+        self._cover(conn, earliest, latest)
+        return [self._story_of(item, earliest, latest) for item in batch]
+
+    def add(self, stored: Sequence[tuple[int, Item, int | None]]) -> None:
+        """Index items once they are stored: (id, item, the story it joined or None)."""
+        for item_id, item, story in stored:
+            self._remember(_Known(item_id, story or item_id, item.published,
+                                  self.read_tokens(item.story_tokens)), item.story_bands)
+
+    def _story_of(self, item: Item, earliest: datetime, latest: datetime) -> int | None:
+        tokens = None
+        for known in self._candidates(item, earliest, latest):
+            if abs(known.published - item.published) > STORY_WINDOW:
+                continue
+            tokens = self.read_tokens(item.story_tokens) if tokens is None else tokens
+            if self.same_story(tokens, known.tokens):
+                return known.story
+        return None
+
+    def _candidates(self, item: Item, earliest: datetime, latest: datetime) -> list[_Known]:
+        """Items sharing the most bands first (then the oldest), at most MAX_CANDIDATES."""
+        lists = (self._by_band.get(band, ()) for band in item.story_bands)
+        shared = Counter(chain.from_iterable(ids for ids in lists if len(ids) <= HOT_BAND))
+        inside = [i for i in shared if earliest <= self._known[i].published <= latest]
+        best = sorted(inside, key=lambda i: (-shared[i], i))[:MAX_CANDIDATES]
+        return [self._known[i] for i in best]
+
+    def _cover(self, conn: Connection, earliest: datetime, latest: datetime) -> None:
+        """Load the archived items published in [earliest, latest] that are not loaded yet."""
+        if self._covered is None:
+            self._load(conn, earliest, latest)
+            self._covered = (earliest, latest)
+            return
+        low, high = self._covered
+        if earliest < low:
+            self._load(conn, earliest, low, upper_open=True)
+        if latest > high:
+            self._load(conn, high, latest, lower_open=True)
+        self._covered = (min(low, earliest), max(high, latest))
+
+    def _load(self, conn: Connection, low: datetime, high: datetime, lower_open: bool = False,
+              upper_open: bool = False) -> None:
+        published = items.c.published
+        query = (select(items.c.id, items.c.story_id, items.c.published, items.c.story_tokens,
+                        items.c.story_bands)
+                 .where(published > low if lower_open else published >= low,
+                        published < high if upper_open else published <= high,
+                        items.c.story_bands.is_not(None))
+                 .order_by(items.c.id))
         for row in conn.execute(query):
-            if row.id not in new_ids:
-                wanted[row.band].append(row)
-    return {item_id: _strongest(wanted[b] for b in item.story_bands)
-            for item_id, item in inserted}
+            if row.id not in self._known:
+                tokens = self.read_tokens(row.story_tokens or "")
+                self._remember(_Known(row.id, row.story_id or row.id, row.published, tokens),
+                               row.story_bands.split())
+
+    def _remember(self, known: _Known, bands) -> None:
+        self._known[known.id] = known
+        for band in bands:
+            self._by_band[band].append(known.id)
 
 
-def _hot_bands(conn: Connection, bands: list[str]) -> set[str]:
-    hot = set()
-    for start in range(0, len(bands), CHUNK):
-        query = (select(story_bands.c.band).where(story_bands.c.band.in_(
-            bands[start:start + CHUNK])).group_by(story_bands.c.band)
-            .having(func.count() > HOT_BAND))
-        hot.update(conn.execute(query).scalars())
-    return hot
-
-
-def _strongest(groups) -> list:
-    """Candidates sharing the most bands first (then the oldest), at most MAX_CANDIDATES."""
-    rows: dict[int, object] = {}
-    shared: dict[int, int] = {}
-    for group in groups:
-        for row in group:
-            rows.setdefault(row.id, row)
-            shared[row.id] = shared.get(row.id, 0) + 1
-    best = sorted(rows, key=lambda i: (-shared[i], i))[:MAX_CANDIDATES]
-    return [rows[i] for i in best]
+def bands_text(item: Item) -> str | None:
+    """The item's band keys as stored in items.story_bands."""
+    return " ".join(item.story_bands) if item.story_bands else None

@@ -38,10 +38,12 @@ def test_migrations_run_once_and_are_recorded(database_url):
         versions = conn.execute(select(schema_version.c.name)).scalars().all()
         tables = set(inspect(conn).get_table_names())
     store.close()
-    assert versions == ["m001_initial", "m002_tagging", "m003_digests"]
+    assert versions == ["m001_initial", "m002_tagging", "m003_digests",
+                        "m004_story_bands_with_items"]
     assert {"items", "item_sources", "source_state", "fetch_log", "item_tags", "labels",
             "tag_models"} <= tables
-    assert migrations.latest_version() == 3
+    assert "story_bands" not in tables
+    assert migrations.latest_version() == 4
 
 
 def test_new_items_are_stored_with_state_and_log(store):

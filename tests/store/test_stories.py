@@ -1,12 +1,15 @@
 """Stories across sources are assigned as items are stored (store + the dedup verdict)."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import inspect, text
 
 from scanner.cycle import same_story, with_story_signature
 from scanner.models import FetchResult, Item, SourceState
-from scanner.store import Store
+from scanner.store import Store, StoryIndex, migrations
+from scanner.store.stories import HOT_BAND
 
 NOW = datetime(2026, 11, 19, 10, 0, tzinfo=timezone.utc)
 REPORT = ("Biblioteksstatistiken för 2025 visar att besöken på folkbiblioteken ökade med fyra "
@@ -53,3 +56,57 @@ def test_a_story_older_than_the_window_is_not_joined(store):
     store_one(store, item("bf", "b", "Biblioteksstatistiken 2025: fler besök", REPORT))
     found = stories(store)
     assert found["kb"] != found["bf"]
+
+
+def test_a_database_from_before_m004_keeps_its_stories(database_url):
+    """m003 kept one row per band in a story_bands table; m004 moves the bands into the items,
+    and an item stored afterwards still joins the story of an item stored before."""
+    store = Store.open(database_url)
+    store_one(store, item("kb", "a", "Biblioteksstatistiken 2025: fler besök, färre lån", REPORT))
+    [kb] = store.latest_items()
+    bands = with_story_signature(item("kb", "a", "Biblioteksstatistiken 2025: fler besök, "
+                                      "färre lån", REPORT)).story_bands
+    with store.engine.begin() as conn:  # back to the shape of version 3
+        conn.execute(text("ALTER TABLE items DROP COLUMN story_bands"))
+        migrations.LEGACY_STORY_BANDS.create(conn)
+        conn.execute(migrations.LEGACY_STORY_BANDS.insert(),
+                     [dict(band=band, item_id=kb.id) for band in bands])
+        conn.execute(text("DELETE FROM schema_version WHERE version = 4"))
+    store.close()
+
+    store = Store.open(database_url)
+    with store.engine.connect() as conn:
+        assert "story_bands" not in inspect(conn).get_table_names()
+        stored = conn.execute(text("SELECT story_bands FROM items")).scalar_one()
+    assert sorted(stored.split()) == sorted(bands)
+    store_one(store, item("bf", "b", "Biblioteksstatistiken för 2025: besöken ökar", REPORT))
+    found = stories(store)
+    store.close()
+    assert found["kb"] == found["bf"] == kb.id
+
+
+def test_one_index_serves_a_whole_cycle_and_sees_the_batches_it_stored(store):
+    index = StoryIndex(same_story)
+    fetch = FetchResult(source_id="kb", url="https://kb.example.se", outcome="ok", fetched_at=NOW)
+    for source, identity, title, text_ in [
+            ("kb", "a", "Biblioteksstatistiken 2025: fler besök, färre lån", REPORT),
+            ("bf", "b", "Biblioteksstatistiken för 2025: besöken ökar", REPORT),
+            ("rb", "c", "Meröppet i tolv kommuner", OTHER),
+            ("kb", "d", "Biblioteksstatistiken 2025: fler besök", REPORT)]:
+        store.store_batch([item(source, identity, title, text_)], fetch, SourceState(source),
+                          story_index=index)
+    by_identity = {i.url.rsplit("/", 1)[1]: i.story for i in store.latest_items()}
+    assert by_identity["a"] == by_identity["b"] == by_identity["d"] != by_identity["c"]
+
+
+def test_a_band_shared_by_many_items_finds_no_candidates(store):
+    """Eleven items sharing a band make it a band of common words: the twelfth item, alike
+    only in that band, starts its own story."""
+    index = StoryIndex(lambda a, b: True)  # any candidate would be accepted
+    fetch = FetchResult(source_id="kb", url="https://kb.example.se", outcome="ok", fetched_at=NOW)
+    for n in range(HOT_BAND + 2):
+        it = replace(item("kb", f"i{n}", f"Rubrik {n}", OTHER), story_bands=("b0:common",))
+        store.store_batch([it], fetch, SourceState("kb"), story_index=index)
+    found = sorted((i.url, i.story) for i in store.latest_items(limit=20))
+    stories_seen = {story for _, story in found}
+    assert len(stories_seen) == 2  # the first eleven joined one story; the last stood alone
