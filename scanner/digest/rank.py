@@ -33,14 +33,25 @@ class RankInputs:
 
 def rank_story(inputs: RankInputs, window_start: datetime, window_end: datetime) -> float:
     """The story's rank, 0–1 (see the module docstring)."""
-    parts = {
-        "priority": PRIORITY_VALUE.get(inputs.priority, 0.3),
-        "score": _clamp(inputs.score),
-        "source": _clamp(inputs.source_weight / MAX_SOURCE_WEIGHT),
-        "freshness": freshness(inputs.published, window_start, window_end),
-        "coverage": _clamp((inputs.coverage - 1) / (FULL_COVERAGE - 1)),
-    }
-    return round(sum(WEIGHTS[name] * value for name, value in parts.items()), 6)
+    terms = story_terms(inputs.source_weight, inputs.published, inputs.coverage, window_start,
+                        window_end)
+    return rank_in_section(inputs.priority, inputs.score, terms)
+
+
+def story_terms(source_weight: float, published: datetime, coverage: int,
+                window_start: datetime, window_end: datetime) -> tuple[float, float, float]:
+    """The weighted source, freshness and coverage parts: what does not depend on the story's
+    section tag, so they are worked out once per story."""
+    return (WEIGHTS["source"] * _clamp(source_weight / MAX_SOURCE_WEIGHT),
+            WEIGHTS["freshness"] * freshness(published, window_start, window_end),
+            WEIGHTS["coverage"] * _clamp((coverage - 1) / (FULL_COVERAGE - 1)))
+
+
+def rank_in_section(priority: int, score: float, terms: tuple[float, float, float]) -> float:
+    """The rank with this section tag's priority and score added to the story's terms (summed
+    in the docstring's order, so every path gives the same float)."""
+    return round(sum((WEIGHTS["priority"] * PRIORITY_VALUE.get(priority, 0.3),
+                      WEIGHTS["score"] * _clamp(score), *terms)), 6)
 
 
 def freshness(published: datetime, window_start: datetime, window_end: datetime) -> float:

@@ -1,10 +1,11 @@
 """Choose what one recipient reads this week: `build_digest` turns archived items into content.
 
 Steps: keep relevant items (relevant is True) published in the window → group them into
-stories (stories.py) → drop stories the recipient already got → find each story's section (its
-best tag among the digest's sections that the recipient follows) → rank (rank.py) → the top
-`top_count` open the digest as "Veckans viktigaste", the rest fill their sections (each story
-appears once, under its best tag) → rising topics and failing sources.
+stories (stories.py) → find each story's section (its best tag among the digest's sections that
+the recipient follows) → rank (rank.py; ranking.py does both once per set of sections and
+topics) → drop stories the recipient already got → the top `top_count` open the digest as
+"Veckans viktigaste", the rest fill their sections (each story appears once, under its best
+tag) → rising topics and failing sources.
 
 Best tag: lowest priority number, then highest score, then section order. A tag belongs to a
 section when it is the section tag or one of its descendants in the taxonomy.
@@ -31,14 +32,16 @@ from scanner.digest.content import (
     SourceHealthLike,
 )
 from scanner.digest.definitions import DigestDefinition, Recipient
-from scanner.digest.rank import RankInputs, order_key, rank_story
-from scanner.digest.stories import (
-    Story,
-    WeekStories,
-    group_week,
-    source_name,
-    source_weight,
+from scanner.digest.ranking import (
+    Ranking,
+    Row,
+    SectionFinder,
+    lineage,
+    ranking,
+    section_counts,
+    split_by_section,
 )
+from scanner.digest.stories import Story, WeekStories, group_week, source_name
 from scanner.digest.text import WHY_LIMIT, clean_text, cut_words, summarise
 from scanner.models import ArchivedItem, ItemTag, Source, Taxonomy
 
@@ -62,17 +65,19 @@ def build_digest(definition: DigestDefinition, items: Sequence[ArchivedItem], ta
         grouped = group_week(items, stories, sources, (start, end))
     sections = section_order(definition, taxonomy)
     followed = [s for s in sections if _follows(recipient, s, taxonomy)]
-    ranked, by_section = _ranked(grouped, followed, taxonomy, sources, recipient.topics)
+    ranked = ranking(grouped, followed, taxonomy, sources, recipient.topics)
+    rows, by_section = ranked.rows, ranked.by_section
     if already_sent:
-        ranked = [row for row in ranked if not already_sent.intersection(row.story.item_ids)]
-        by_section = _by_section(ranked)
-    top = [_entry(row, taxonomy, sources, definition) for row in ranked[: definition.top_count]]
+        rows = [row for row in rows
+                if not already_sent.intersection(grouped.stories[row[3]].item_ids)]
+        by_section = split_by_section(rows)
+    shown = _Shown(grouped, ranked, followed, recipient.topics, taxonomy, sources, definition)
+    top = rows[: definition.top_count]
     return DigestContent(
         digest_id=definition.id, title=definition.title, language=definition.language,
         week=week, window_start=start, window_end=end, generated=now,
-        recipient_email=recipient.email, top=tuple(top),
-        sections=_sections(by_section, ranked[: len(top)], followed, taxonomy, sources,
-                           definition),
+        recipient_email=recipient.email, top=tuple(shown.entry(row) for row in top),
+        sections=_sections(by_section, top, followed, shown),
         rising=(_rising(grouped, followed, taxonomy, history_counts, definition.language)
                 if definition.rising_topics else ()),
         failing_sources=(failing(failing_sources, sources)
@@ -103,23 +108,15 @@ def _follows(recipient: Recipient, section: str, taxonomy: Taxonomy) -> bool:
             return False
     if not recipient.topics:
         return True
-    return any(section in _lineage(topic, taxonomy) or topic in _lineage(section, taxonomy)
+    return any(section in lineage(topic, taxonomy) or topic in lineage(section, taxonomy)
                for topic in recipient.topics if _known(taxonomy, topic))
-
-
-def _lineage(tag: str, taxonomy: Taxonomy) -> list[str]:
-    """The tag and its ancestors, the tag first."""
-    chain = [tag]
-    while (parent := taxonomy.by_id(chain[-1]).parent) is not None and parent not in chain:
-        chain.append(parent)
-    return chain
 
 
 def _known(taxonomy: Taxonomy, tag: str) -> bool:
     return any(t.id == tag for t in taxonomy.tags)
 
 
-# --- sections and ranking ---------------------------------------------------------------------
+# --- sections and entries ---------------------------------------------------------------------
 
 
 def story_sections(story: Story, sections: Sequence[str], taxonomy: Taxonomy,
@@ -127,101 +124,40 @@ def story_sections(story: Story, sections: Sequence[str], taxonomy: Taxonomy,
     """(section, the story's tag that puts it there) for every section the story falls under,
     best first: lowest priority number, highest score, then section order. With `topics`, only
     tags that are one of them or descend from one count."""
-    return _SectionFinder(sections, taxonomy, topics).place(story)
+    return SectionFinder(sections, taxonomy, topics).place(story)
 
 
-class _SectionFinder:
-    """story_sections for many stories: each tag's section worked out once."""
+@dataclass
+class _Shown:
+    """Builds the entries of shown rows; an entry is built once per ranking and language and
+    shared by every recipient who is shown it."""
 
-    def __init__(self, sections: Sequence[str], taxonomy: Taxonomy, topics: tuple[str, ...]):
-        self.nearest: dict[str, str] = {}  # tag → the first section in its lineage
-        for tag in taxonomy.tags:
-            chain = _lineage(tag.id, taxonomy)
-            if topics and not any(t in topics for t in chain):
-                continue
-            section = next((s for s in chain if s in sections), None)
-            if section is not None:
-                self.nearest[tag.id] = section
-        self.order = {s: (taxonomy.by_id(s).priority, sections.index(s)) for s in sections}
+    grouped: WeekStories
+    ranked: Ranking
+    sections: list[str]
+    topics: tuple[str, ...]
+    taxonomy: Taxonomy
+    sources: Mapping[str, Source]
+    definition: DigestDefinition
+    finder: SectionFinder | None = None
 
-    def candidates(self, grouped: WeekStories) -> list[Story]:
-        """The week's stories with a tag that has a section here, in their order."""
-        by_tag = grouped.memo.get("by tag")
-        if by_tag is None:
-            by_tag = grouped.memo["by tag"] = {}
-            for n, story in enumerate(grouped.stories):
-                for tag in story.tags:
-                    by_tag.setdefault(tag, []).append(n)
-        if all(tag in self.nearest for tag in by_tag):
-            return grouped.stories
-        chosen = sorted({n for tag in self.nearest for n in by_tag.get(tag, ())})
-        return [grouped.stories[n] for n in chosen]
+    def entry(self, row: Row) -> DigestEntry:
+        key = (row[3], self.definition.language)
+        entry = self.ranked.entries.get(key)
+        if entry is None:
+            entry = self.ranked.entries[key] = self._build(row)
+        return entry
 
-    def place(self, story: Story) -> list[tuple[str, ItemTag]]:
-        found: dict[str, ItemTag] = {}
-        for tag in story.tags.values():
-            section = self.nearest.get(tag.tag)
-            if section is not None and (section not in found or tag.score > found[section].score):
-                found[section] = tag
-        if len(found) < 2:
-            return list(found.items())
-        order = self.order
-        return sorted(found.items(), key=lambda pair: (order[pair[0]][0], -pair[1].score,
-                                                       order[pair[0]][1]))
+    def _build(self, row: Row) -> DigestEntry:
+        if self.finder is None:
+            self.finder = SectionFinder(self.sections, self.taxonomy, self.topics)
+        story = self.grouped.stories[row[3]]
+        placed = self.finder.place(story)
+        return _entry(story, placed, -row[0], self.taxonomy, self.sources, self.definition)
 
 
-@dataclass(frozen=True)
-class _Ranked:
-    """A story placed in the recipient's sections, with its rank (before any entry is built)."""
-
-    story: Story
-    placed: list[tuple[str, ItemTag]]
-    rank: float
-
-
-def _ranked(grouped: WeekStories, sections: list[str], taxonomy: Taxonomy,
-            sources: Mapping[str, Source], topics: tuple[str, ...]
-            ) -> tuple[list[_Ranked], dict[str, list[_Ranked]]]:
-    """The week's stories that fall under `sections`, best first; the same for every recipient
-    with these sections and topics, so kept in grouped.memo (with what it was computed from)."""
-    key = ("ranked", id(taxonomy), id(sources), tuple(sections), topics)
-    if key not in grouped.memo:
-        finder = _SectionFinder(sections, taxonomy, topics)
-        ranks = grouped.memo.setdefault(("ranks", id(taxonomy), id(sources)), {})
-        rows = []
-        for story in finder.candidates(grouped):
-            placed = finder.place(story)
-            if placed:
-                rank = ranks.get((id(story), placed[0][0], placed[0][1].score))
-                if rank is None:
-                    rank = _rank(story, placed, grouped, taxonomy, sources, ranks)
-                rows.append(_Ranked(story, placed, rank))
-        rows.sort(key=lambda r: order_key(r.rank, r.story.lead.published, r.story.lead.id))
-        grouped.memo[key] = (taxonomy, sources, rows, _by_section(rows))
-    return grouped.memo[key][2:]
-
-
-def _by_section(rows: list[_Ranked]) -> dict[str, list[_Ranked]]:
-    """The rows of each section, in their order."""
-    split: dict[str, list[_Ranked]] = {}
-    for row in rows:
-        split.setdefault(row.placed[0][0], []).append(row)
-    return split
-
-
-def _rank(story: Story, placed: list[tuple[str, ItemTag]], grouped: WeekStories,
-          taxonomy: Taxonomy, sources: Mapping[str, Source], ranks: dict) -> float:
-    """The story's rank with this section tag; kept in `ranks` (in grouped.memo)."""
-    section, tag = placed[0]
-    inputs = RankInputs(taxonomy.by_id(section).priority, tag.score,
-                        source_weight(story, sources), story.newest, len(story.source_ids))
-    rank = ranks[(id(story), section, tag.score)] = rank_story(inputs, *grouped.window)
-    return rank
-
-
-def _entry(row: _Ranked, taxonomy: Taxonomy, sources: Mapping[str, Source],
-           definition: DigestDefinition) -> DigestEntry:
-    story, placed = row.story, row.placed
+def _entry(story: Story, placed: list[tuple[str, ItemTag]], rank: float, taxonomy: Taxonomy,
+           sources: Mapping[str, Source], definition: DigestDefinition) -> DigestEntry:
     section, tag = placed[0]
     lead = story.lead
     return DigestEntry(
@@ -232,26 +168,25 @@ def _entry(row: _Ranked, taxonomy: Taxonomy, sources: Mapping[str, Source],
         tag_ids=tuple(s for s, _ in placed), section=section,
         why=cut_words(clean_text(tag.why), WHY_LIMIT),
         also_reported_by=tuple(source_name(s, sources) for s in story.source_ids[1:]),
-        coverage=len(story.source_ids), rank=row.rank,
+        coverage=len(story.source_ids), rank=rank,
     )
 
 
-def _sections(by_section: Mapping[str, list[_Ranked]], top: list[_Ranked], sections: list[str],
-              taxonomy: Taxonomy, sources: Mapping[str, Source],
-              definition: DigestDefinition) -> tuple[Section, ...]:
+def _sections(by_section: Mapping[str, list[Row]], top: list[Row], sections: list[str],
+              shown: _Shown) -> tuple[Section, ...]:
     """Each section's best `items_per_section` stories after the `top` ones (which come first
     in their section's rows; entries are built for the shown only) and how many more it has."""
     in_top: dict[str, int] = {}
     for row in top:
-        in_top[row.placed[0][0]] = in_top.get(row.placed[0][0], 0) + 1
-    built = []
+        in_top[row[4]] = in_top.get(row[4], 0) + 1
+    definition, built = shown.definition, []
     for tag in sections:
         mine = by_section.get(tag, [])[in_top.get(tag, 0):]
         if mine:
-            entries = tuple(_entry(row, taxonomy, sources, definition)
-                            for row in mine[: definition.items_per_section])
-            built.append(Section(tag, label(tag, taxonomy, definition.language),
-                                 taxonomy.by_id(tag).priority, entries, len(mine) - len(entries)))
+            entries = tuple(shown.entry(row) for row in mine[: definition.items_per_section])
+            built.append(Section(tag, label(tag, shown.taxonomy, definition.language),
+                                 shown.taxonomy.by_id(tag).priority, entries,
+                                 len(mine) - len(entries)))
     return tuple(built)
 
 
@@ -274,24 +209,21 @@ def _rising(grouped: WeekStories, sections: list[str], taxonomy: Taxonomy,
     return grouped.memo[key][2]
 
 
-def rising_topics(stories: list[Story] | WeekStories, sections: list[str], taxonomy: Taxonomy,
+def rising_topics(grouped: WeekStories, sections: list[str], taxonomy: Taxonomy,
                   history_counts: Mapping[str, Sequence[int]],
                   language: str = "sv") -> tuple[RisingTopic, ...]:
     """Tags with clearly more stories this week than before (rule in the module docstring)."""
     if not history_counts:
         return ()
-    counts = {tag: 0 for tag in sections}
-    finder = _SectionFinder(sections, taxonomy, ())
-    for story in (finder.candidates(stories) if isinstance(stories, WeekStories) else stories):
-        for tag in {section for section, _ in finder.place(story)}:
-            counts[tag] += 1
+    counts = section_counts(grouped, sections, taxonomy)
     found = []
     for tag, count in counts.items():
         history = list(history_counts.get(tag, ()))
         average = sum(history) / len(history) if history else 0.0
         if count >= RISING_MIN_STORIES and count >= RISING_FACTOR * average:
             found.append(RisingTopic(tag, label(tag, taxonomy, language), count, round(average, 1)))
-    return tuple(sorted(found, key=lambda t: (-t.count / max(t.average, 0.5), sections.index(t.tag))))
+    return tuple(sorted(found, key=lambda t: (-t.count / max(t.average, 0.5),
+                                              sections.index(t.tag))))
 
 
 def failing(health: Sequence[SourceHealthLike],

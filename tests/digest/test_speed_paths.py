@@ -1,7 +1,8 @@
 """The fast paths of the digest stage give what the plain ones give: title pairs (prefix filter
 in numpy) against all pairs, the trimming search against a plain binary search, the counted
-quoted-printable size against quoprimime, build_digest with grouped= against without, and the
-page assembled from entries inlined once per story against the whole page inlined at once."""
+quoted-printable size against quoprimime, build_digest with grouped= against without, the
+ranking against each story placed and ranked on its own, and the page assembled from entries
+inlined once per story against the whole page inlined at once."""
 
 import dataclasses
 import random
@@ -14,13 +15,16 @@ from markupsafe import Markup
 from scanner.digest import render
 from scanner.digest.definitions import Recipient
 from scanner.digest.fragments import plain_html_fragment
+from scanner.digest.rank import RankInputs, order_key, rank_story
+from scanner.digest.ranking import ranking, section_counts
 from scanner.digest.render import fewest_to_drop, render_digest
-from scanner.digest.select import build_digest, digest_window
+from scanner.digest.select import build_digest, digest_window, story_sections
 from scanner.digest.sizes import encoded_size
-from scanner.digest.stories import group_week
+from scanner.digest.stories import group_week, source_weight
 from scanner.digest.templating import ENVIRONMENT, INLINER
 from scanner.digest.text import jaccard
 from scanner.digest.titles import similar_pairs
+from scanner.models import TaxonomyTag
 from tests.digest.test_render import ENGLISH, huge_week
 from tests.digest.week import (
     FAILING, HISTORY, MANAGER, MANAGERS, NOW, PUBLIC_URL, SECRET, SOURCES, STAFF, STAFF_MEMBER,
@@ -89,6 +93,55 @@ def test_a_shared_grouping_gives_each_recipient_the_same_digest():
         shared = build_digest(MANAGERS, items, taxonomy(), SOURCES, STORIES, HISTORY, FAILING,
                               set(sent), MANAGER, NOW, WEEK, grouped=grouped)
         assert shared == alone
+
+
+CHILDREN = (TaxonomyTag("bokstart", "Bokstart", "Bokstart", priority=1, parent="lasframjande"),
+            TaxonomyTag("sagostund", "Sagostund", "Story time", priority=1, parent="bokstart"),
+            TaxonomyTag("lasombud", "Läsombud", "Reading ambassadors", priority=2,
+                        parent="tillganglighet"))
+
+
+def random_week(rng: random.Random, count: int) -> list:
+    """Items with 1–4 tags (children too) whose scores often tie, from every source."""
+    tags = [tag.id for tag in taxonomy(CHILDREN).tags]
+    words = "bok bibliotek läsning barn unga plan stöd kommun region app skola".split()
+    return [item(n, rng.choice(list(SOURCES)), " ".join(rng.sample(words, 4)) + f" {n}", "",
+                 at(rng.randrange(7), rng.randrange(24)),
+                 {tag: rng.choice((0.4, 0.6, 0.6, 0.9, rng.random()))
+                  for tag in rng.sample(tags, rng.randint(1, 4))})
+            for n in range(1, count + 1)]
+
+
+def plain_ranking(grouped, sections, tax, topics) -> list[tuple]:
+    """(lead id, section, rank) of every story placed and ranked on its own, best first."""
+    rows = []
+    for story in grouped.stories:
+        placed = story_sections(story, sections, tax, topics)
+        if placed:
+            section, tag = placed[0]
+            rank = rank_story(RankInputs(tax.by_id(section).priority, tag.score,
+                                         source_weight(story, SOURCES), story.newest,
+                                         len(story.source_ids)), *grouped.window)
+            rows.append((order_key(rank, story.lead.published, story.lead.id),
+                         (story.lead.id, section, rank)))
+    return [row for _, row in sorted(rows)]
+
+
+def test_the_shared_ranking_is_each_story_placed_and_ranked_on_its_own():
+    rng, tax = random.Random(11), taxonomy(CHILDREN)
+    top_level = list(tax.top_level)
+    for _ in range(6):
+        grouped = group_week(random_week(rng, 300), {}, SOURCES,
+                             digest_window(MANAGERS, WEEK, NOW))
+        for topics in ((), ("bokstart",), ("sagostund", "demokrati"), ("lasframjande", "mik")):
+            sections = sorted(rng.sample(top_level, rng.randint(1, len(top_level))),
+                              key=lambda tag: tax.by_id(tag).priority)
+            shared = ranking(grouped, sections, tax, SOURCES, topics)
+            assert [(grouped.stories[row[3]].lead.id, row[4], -row[0])
+                    for row in shared.rows] == plain_ranking(grouped, sections, tax, topics)
+        counts = {tag: sum(tag in {s for s, _ in story_sections(story, sections, tax)}
+                           for story in grouped.stories) for tag in sections}
+        assert section_counts(grouped, sections, tax) == counts
 
 
 def plain_page(rendered, definition, recipient) -> str:
