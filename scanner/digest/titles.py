@@ -1,16 +1,19 @@
 """Near-identical titles in bulk: every pair of word sets with Jaccard ≥ 0.6, found with numpy.
 
 Exact, not approximate. With every title's words in one order (fewest titles first), two titles
-sharing enough words to reach 0.6 share one of the first few words of each (the prefix filter):
-of the longer title (x, n words) one of its first n − ⌈0.6·n⌉ + 1, of the shorter or equal one
-(y, m words) one of its first m − ⌈0.75·m⌉ + 1. Candidates are also pruned by length
-(5·m ≥ 3·n) and by the words left after a shared one, then counted exactly: Jaccard ≥ 0.6 is
+sharing enough words to reach 0.6 share the first two of their shared words, and these lie among
+the first few words of each (the prefix filter): of the longer title (x, n words) its first
+n − ⌈0.6·n⌉ + 2, of the shorter or equal one (y, m words) its first m − ⌈0.75·m⌉ + 2 (they share
+at least ⌈0.6·n⌉ and ⌈0.75·m⌉ ≥ 3 words). So candidates are the titles that have a pair of
+prefix words in common — a pair of rare words, where one common word would match thousands —
+and pass the length filter (5·m ≥ 3·n); they are then counted exactly: Jaccard ≥ 0.6 is
 8·shared ≥ 3·(n + m) in integers, the same as the float comparison for titles of this size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import combinations
 
 import numpy as np
 
@@ -40,42 +43,36 @@ def _ranked_titles(tokens: Mapping[int, frozenset[str]]) -> tuple[list[int], lis
     return ids, [sorted(number[word] for word in tokens[i]) for i in ids]
 
 
-def _prefix_entries(ranked: list[list[int]], length) -> tuple[np.ndarray, ...]:
-    """(word, title, position) for each title's first length(size) words."""
-    words, titles, positions = [], [], []
+def _prefix_pairs(ranked: list[list[int]], length, words: int) -> tuple[np.ndarray, np.ndarray]:
+    """(pair key, title) for every two of each title's first length(size) words; a pair's key
+    is first · words + second (word numbers, the first the rarer)."""
+    keys: list[int] = []
+    titles: list[int] = []
     for title, numbers in enumerate(ranked):
         head = numbers[: length(len(numbers))]
-        words += head
-        titles += [title] * len(head)
-        positions += range(len(head))
-    return (np.array(words, dtype=np.int64), np.array(titles, dtype=np.int64),
-            np.array(positions, dtype=np.int64))
+        pairs = [first * words + second for first, second in combinations(head, 2)]
+        keys += pairs
+        titles += [title] * len(pairs)
+    return np.array(keys, dtype=np.int64), np.array(titles, dtype=np.int64)
 
 
 def _candidates(ranked: list[list[int]], sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (later, earlier) title pairs that pass the prefix, length and position filters."""
-    p_word, p_title, p_pos = _prefix_entries(ranked, lambda n: n - (3 * n + 4) // 5 + 1)
-    i_word, i_title, i_pos = _prefix_entries(ranked, lambda n: n - (3 * n + 3) // 4 + 1)
+    """Distinct (later, earlier) title pairs that share two prefix words and pass the length
+    filter."""
+    words = 1 + max(max(numbers) for numbers in ranked)
+    p_key, p_title = _prefix_pairs(ranked, lambda n: n - (3 * n + 4) // 5 + 2, words)
+    i_key, i_title = _prefix_pairs(ranked, lambda n: n - (3 * n + 3) // 4 + 2, words)
     titles = len(ranked)
-    keys = np.sort(i_word * titles + i_title)  # index entries by word, then title
-    order = np.argsort(i_word * titles + i_title, kind="stable")
-    i_title, i_pos = i_title[order], i_pos[order]
+    index = np.sort(i_key * titles + i_title)  # index entries by pair, then title
     shortest = np.searchsorted(sizes, (3 * sizes[p_title] + 4) // 5, side="left")
-    low = np.searchsorted(keys, p_word * titles + shortest, side="left")  # 5·m ≥ 3·n
-    count = np.searchsorted(keys, p_word * titles + p_title, side="left") - low  # earlier
+    low = np.searchsorted(index, p_key * titles + shortest, side="left")  # 5·m ≥ 3·n
+    count = np.searchsorted(index, p_key * titles + p_title, side="left") - low  # earlier
     total = int(count.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    starts = np.repeat(low, count)
     offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-    entry = starts + offsets
-    x, i = np.repeat(p_title, count), np.repeat(p_pos, count)
-    y, j = i_title[entry], i_pos[entry]
-    n, m = sizes[x], sizes[y]
-    room = 1 + np.minimum(n - i - 1, m - j - 1)
-    ok = 8 * room >= 3 * (n + m)
-    pairs = np.sort(x[ok] * titles + y[ok])
-    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
+    earlier = index[np.repeat(low, count) + offsets] % titles
+    pairs = np.unique(np.repeat(p_title, count) * titles + earlier)
     return pairs // titles, pairs % titles
 
 

@@ -32,25 +32,27 @@ from tests.digest.week import (
 )
 
 WORDS = "bok bibliotek och i läsning barn unga plan ny stöd kommun region e-bok app".split()
+MORE_WORDS = WORDS + [f"ord{n}" for n in range(60)]
 
 
-def _titles(rng: random.Random, count: int) -> dict[int, frozenset[str]]:
+def _titles(rng: random.Random, count: int, words: list[str]) -> dict[int, frozenset[str]]:
     titles = {}
     for n in range(count):
         if titles and rng.random() < 0.4:  # a reworded copy of an earlier title
-            words = set(titles[rng.choice(list(titles))])
-            words ^= {rng.choice(WORDS) for _ in range(rng.randint(0, 3))}
+            chosen = set(titles[rng.choice(list(titles))])
+            chosen ^= {rng.choice(words) for _ in range(rng.randint(0, 3))}
         else:
-            words = {rng.choice(WORDS) for _ in range(rng.randint(3, 12))}
-        if len(words) >= 3:
-            titles[n] = frozenset(words)
+            chosen = {rng.choice(words) for _ in range(rng.randint(3, 12))}
+        if len(chosen) >= 3:
+            titles[n] = frozenset(chosen)
     return titles
 
 
-def test_title_pairs_are_exactly_the_pairs_at_or_above_the_threshold():
+@pytest.mark.parametrize("words", [WORDS, MORE_WORDS])
+def test_title_pairs_are_exactly_the_pairs_at_or_above_the_threshold(words):
     rng = random.Random(7)
     for _ in range(20):
-        titles = _titles(rng, rng.randint(0, 120))
+        titles = _titles(rng, rng.randint(0, 200), words)
         expected = {frozenset(pair) for pair in combinations(titles, 2)
                     if jaccard(titles[pair[0]], titles[pair[1]]) >= 0.6}
         found = [frozenset(pair) for pair in similar_pairs(titles)]
