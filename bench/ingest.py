@@ -118,15 +118,22 @@ def child_reader(urls: list[str], workdir: Path) -> dict:
 
 
 class TreePeak(threading.Thread):
-    """Samples the summed RSS of this process and all its descendants (parse workers)."""
+    """Samples this process and all its descendants (fork server, parse workers) every 50 ms:
+    the peak of their summed RSS, the peak of their summed PSS (each shared page split between
+    the processes that map it, so the sum is what the tree really holds in memory), and each
+    process's CPU seconds as last seen."""
 
     def __init__(self):
         super().__init__(daemon=True)
-        self.peak_mb = 0.0
+        self.peak_mb = self.peak_pss_mb = 0.0
+        self.cpu_s: dict[int, float] = {}
 
     def run(self) -> None:
         while True:
-            self.peak_mb = max(self.peak_mb, sum(_rss_mb(pid) for pid in _tree(os.getpid())))
+            tree = _tree(os.getpid())
+            self.peak_mb = max(self.peak_mb, sum(map(_rss_mb, tree)))
+            self.peak_pss_mb = max(self.peak_pss_mb, sum(map(_pss_mb, tree)))
+            self.cpu_s.update((pid, _cpu_s(pid)) for pid in tree)
             time.sleep(0.05)
 
 
@@ -154,6 +161,23 @@ def _rss_mb(pid: int) -> float:
     return int(line.split()[1]) / 1024
 
 
+def _pss_mb(pid: int) -> float:
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    line = next((l for l in rollup.splitlines() if l.startswith("Pss:")), "Pss: 0 kB")
+    return int(line.split()[1]) / 1024
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 TREE_PEAK = TreePeak()
 
 
@@ -166,7 +190,8 @@ def _timed(action):
 def _figures(first: float, rescan: float, stored: int, failed: int) -> dict:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"first_s": first, "rescan_s": rescan, "stored": stored, "failed": failed,
-            "peak_rss_mb": peak_mb, "tree_rss_mb": TREE_PEAK.peak_mb}
+            "peak_rss_mb": peak_mb, "tree_rss_mb": TREE_PEAK.peak_mb,
+            "tree_pss_mb": TREE_PEAK.peak_pss_mb, "tree_cpu_s": sum(TREE_PEAK.cpu_s.values())}
 
 
 def run_child(engine: str, urls: list[str]) -> dict:
@@ -185,11 +210,15 @@ def print_ingest(results: dict, entries_total: int) -> None:
     print(f"\nFirst ingest of {entries_total} entries (fetch + parse + store; reader: "
           "update_feeds + update_search)")
     print(f"{'engine':<10}{'wall s':>10}{'entries/s':>12}{'rescan s':>10}{'stored':>9}"
-          f"{'peak RSS MB':>13}{'+workers MB':>13}")
+          f"{'peak RSS MB':>13}{'tree RSS MB':>13}{'tree PSS MB':>13}{'CPU s':>8}")
     for engine, r in results.items():
         rate = entries_total / r["first_s"]
         print(f"{engine:<10}{r['first_s']:>10.2f}{rate:>12.0f}{r['rescan_s']:>10.2f}"
-              f"{r['stored']:>9}{r['peak_rss_mb']:>13.0f}{r['tree_rss_mb']:>13.0f}")
+              f"{r['stored']:>9}{r['peak_rss_mb']:>13.0f}{r['tree_rss_mb']:>13.0f}"
+              f"{r['tree_pss_mb']:>13.0f}{r['tree_cpu_s']:>8.1f}")
+    print("peak RSS: the engine's own process; tree RSS: summed over it and its workers (pages "
+          "they share counted once per process); tree PSS: the same with shared pages split; "
+          "CPU s: the tree's CPU time for both scans")
     if "reader" in results:
         ratio = results["reader"]["first_s"] / results["scanner"]["first_s"]
         print(f"scanner/reader first-ingest rate ratio: {ratio:.1f}x (target >= 5x)")

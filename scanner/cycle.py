@@ -255,9 +255,17 @@ def with_story_signature(item: Item) -> Item:
                    story_bands=signature.bands)
 
 
+class DedupJudge:
+    """The dedup stage's story verdict in the forms a story index keeps."""
+
+    new = staticmethod(dedup.comparable_signature)
+    known = staticmethod(dedup.stored_tokens)
+    same = staticmethod(dedup.same_as_stored)
+
+
 def story_index() -> StoryIndex:
     """An index that clusters a scan cycle's new items into stories by the dedup verdict."""
-    return StoryIndex(dedup.same_story, dedup.comparable_signature)
+    return StoryIndex(DedupJudge())
 
 
 def same_story(tokens_a: str, tokens_b: str) -> bool:

@@ -16,11 +16,14 @@ from scanner.dedup import (
     STORY_TEXT_WORDS,
     TITLE_BANDS,
     StorySignature,
+    comparable_signature,
+    same_as_stored,
     same_story,
     signature_from_tokens,
     signature_tokens_text,
     story_signature,
     story_similarity,
+    stored_tokens,
 )
 
 PRESS_TITLE = "Region Norrvalla satsar 4,2 miljoner kronor på meröppna bibliotek"
@@ -214,3 +217,19 @@ def test_signature_from_bare_tokens():
     s = signature_from_tokens("bibliotek meröpp norrvall")
     assert s.tokens == {"bibliotek", "meröpp", "norrvall"} and not s.title_tokens
     assert len(s.bands) == STORY_BANDS
+
+
+def test_the_stored_token_forms_give_the_same_verdict_as_signatures():
+    """A story index compares a new item's signature (read back from its token text) with the
+    compact stored tokens of archived items: every verdict must equal same_story's."""
+    texts = [(PRESS_TITLE, PRESS_TEXT), (REPRINT_TITLE, REPRINT_TEXT), (NEWS_TITLE, NEWS_TEXT),
+             (SOMMARBOK_TITLE, SOMMARBOK_TEXT), (LASOMBUD_TITLE, LASOMBUD_TEXT),
+             (PRESS_TITLE, ""), ("", PRESS_TEXT), ("", "")]
+    token_texts = [signature_tokens_text(sig(title, text)) for title, text in texts]
+    verdicts = []
+    for a in token_texts:
+        for b in token_texts:
+            expected = same_story(signature_from_tokens(a), signature_from_tokens(b))
+            assert same_as_stored(comparable_signature(a), stored_tokens(b)) == expected
+            verdicts.append(expected)
+    assert True in verdicts and False in verdicts

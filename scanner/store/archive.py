@@ -69,7 +69,8 @@ class Store:
 
         New items join stories through `story_index` (one per scan cycle, so batches share
         what it loaded), else through a fresh index over `same_story`, else none."""
-        index = story_index or (stories.StoryIndex(same_story) if same_story else None)
+        index = story_index or (stories.StoryIndex(stories.TextJudge(same_story))
+                                if same_story else None)
         with self.engine.begin() as conn:
             counts, inserted = _merge_items(conn, items_in, index)
             self._save_state_and_log(conn, result, state, counts, skipped)
@@ -273,8 +274,23 @@ def _insert_items(conn, batch: list[Item], joined: list[int | None]) -> list[int
     if not batch:
         return []
     rows = [_item_row(item, story) for item, story in zip(batch, joined)]
+    if conn.dialect.name == "sqlite":
+        return _insert_consecutive(conn, rows)
     result = conn.execute(items.insert().returning(items.c.id, sort_by_parameter_order=True), rows)
     return [row.id for row in result]
+
+
+def _insert_consecutive(conn, rows: list[dict]) -> list[int]:
+    """SQLite: one executemany, whose rows get consecutive ids ending at last_insert_rowid()
+    — the transaction holds the write lock from its first row on, so nobody inserts in between
+    (SQLAlchemy's RETURNING in parameter order would execute the rows one at a time)."""
+    conn.execute(items.insert(), rows)
+    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+    ids = list(range(last - len(rows) + 1, last + 1))
+    found = conn.execute(select(func.count()).where(items.c.id.between(ids[0], last))).scalar()
+    if found != len(rows):
+        raise StoreError(f"inserted {len(rows)} items but ids {ids[0]}..{last} hold {found}")
+    return ids
 
 
 def _item_row(item: Item, story: int | None) -> dict:

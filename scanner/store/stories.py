@@ -1,6 +1,6 @@
 """Stories across sources, assigned as items are stored: a new item joins the story of an
-earlier item that shares an LSH band and that `same_story` accepts; else it starts its own.
-The comparison itself belongs to the dedup stage and is passed in.
+earlier item that shares an LSH band and that the judge accepts; else it starts its own.
+The comparison itself belongs to the dedup stage and is passed in (a `StoryJudge`).
 
 The band keys of every item are stored with it (items.story_bands). A `StoryIndex` holds those
 of the items published around the batches of one scan cycle in memory, loaded from the archive
@@ -11,42 +11,71 @@ its own id); one that joins gets the id of the story's first item.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import chain
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, select
 
 from scanner.models import Item
 from scanner.store.schema import items
 
-SameStory = Callable[[Any, Any], bool]  # on two items' tokens, as read_tokens gives them
-ReadTokens = Callable[[str], Any]  # items.story_tokens -> what same_story compares
+SameStory = Callable[[str, str], bool]  # on two items' stored token texts
 STORY_WINDOW = timedelta(days=14)  # a story's items appear within two weeks of each other
 MAX_CANDIDATES = 12  # those sharing the most bands; a flood of weak candidates is not a story
 HOT_BAND = 10  # a band key shared by more items than this stands for common words, not a story
 
 
+class StoryJudge(Protocol):
+    """The dedup stage's verdict, on token texts read into the forms the index keeps."""
+
+    def new(self, tokens: str) -> Any:
+        """A new item's tokens, ready to compare."""
+
+    def known(self, tokens: str) -> Any:
+        """An archived item's tokens, kept for the whole cycle (so: compact)."""
+
+    def same(self, new: Any, known: Any) -> bool:
+        """Do the two items tell the same story?"""
+
+
 @dataclass(frozen=True)
+class TextJudge:
+    """A judge that compares the stored token texts as they are."""
+
+    same_story: SameStory
+
+    def new(self, tokens: str) -> str:
+        return tokens
+
+    known = new
+
+    def same(self, new: str, known: str) -> bool:
+        return self.same_story(new, known)
+
+
+@dataclass(frozen=True, slots=True)
 class _Known:
     """An archived item as the index knows it."""
 
     id: int
     story: int
     published: datetime
-    tokens: Any  # as read_tokens gives them
+    tokens: Any  # as StoryJudge.known reads them
 
 
 class StoryIndex:
-    """Band key -> archived items, for the published times loaded so far (one scan cycle)."""
+    """Band key -> archived items, for the published times loaded so far (one scan cycle).
 
-    def __init__(self, same_story: SameStory, read_tokens: ReadTokens = str):
-        self.same_story, self.read_tokens = same_story, read_tokens
+    Band keys are kept as their hash() (this process only), and a key that one item has is
+    kept with that item's id alone, not a list: most keys belong to one item."""
+
+    def __init__(self, judge: StoryJudge):
+        self.judge = judge
         self._known: dict[int, _Known] = {}
-        self._by_band: dict[str, list[int]] = defaultdict(list)
+        self._by_band: dict[int, int | list[int]] = {}
         self._covered: tuple[datetime, datetime] | None = None
 
     def stories_for(self, conn: Connection, batch: Sequence[Item]) -> list[int | None]:
@@ -62,22 +91,26 @@ class StoryIndex:
         """Index items once they are stored: (id, item, the story it joined or None)."""
         for item_id, item, story in stored:
             self._remember(_Known(item_id, story or item_id, item.published,
-                                  self.read_tokens(item.story_tokens)), item.story_bands)
+                                  self.judge.known(item.story_tokens)), item.story_bands)
 
     def _story_of(self, item: Item, earliest: datetime, latest: datetime) -> int | None:
         tokens = None
         for known in self._candidates(item, earliest, latest):
             if abs(known.published - item.published) > STORY_WINDOW:
                 continue
-            tokens = self.read_tokens(item.story_tokens) if tokens is None else tokens
-            if self.same_story(tokens, known.tokens):
+            tokens = self.judge.new(item.story_tokens) if tokens is None else tokens
+            if self.judge.same(tokens, known.tokens):
                 return known.story
         return None
 
     def _candidates(self, item: Item, earliest: datetime, latest: datetime) -> list[_Known]:
         """Items sharing the most bands first (then the oldest), at most MAX_CANDIDATES."""
-        lists = (self._by_band.get(band, ()) for band in item.story_bands)
-        shared = Counter(chain.from_iterable(ids for ids in lists if len(ids) <= HOT_BAND))
+        shared: Counter[int] = Counter()
+        for ids in map(self._by_band.get, map(hash, item.story_bands)):
+            if type(ids) is int:
+                shared[ids] += 1
+            elif ids is not None and len(ids) <= HOT_BAND:
+                shared.update(ids)
         inside = [i for i in shared if earliest <= self._known[i].published <= latest]
         best = sorted(inside, key=lambda i: (-shared[i], i))[:MAX_CANDIDATES]
         return [self._known[i] for i in best]
@@ -106,14 +139,21 @@ class StoryIndex:
                  .order_by(items.c.id))
         for row in conn.execute(query):
             if row.id not in self._known:
-                tokens = self.read_tokens(row.story_tokens or "")
+                tokens = self.judge.known(row.story_tokens or "")
                 self._remember(_Known(row.id, row.story_id or row.id, row.published, tokens),
                                row.story_bands.split())
 
     def _remember(self, known: _Known, bands) -> None:
         self._known[known.id] = known
-        for band in bands:
-            self._by_band[band].append(known.id)
+        by_band, item_id = self._by_band, known.id
+        for key in map(hash, bands):
+            ids = by_band.get(key)
+            if ids is None:
+                by_band[key] = item_id
+            elif type(ids) is int:
+                by_band[key] = [ids, item_id]
+            else:
+                ids.append(item_id)
 
 
 def bands_text(item: Item) -> str | None:

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect, text
 
-from scanner.cycle import same_story, with_story_signature
+from scanner.cycle import same_story, story_index, with_story_signature
 from scanner.models import FetchResult, Item, SourceState
 from scanner.store import Store, StoryIndex, migrations
-from scanner.store.stories import HOT_BAND
+from scanner.store.stories import HOT_BAND, TextJudge
 
 NOW = datetime(2026, 11, 19, 10, 0, tzinfo=timezone.utc)
 REPORT = ("Biblioteksstatistiken för 2025 visar att besöken på folkbiblioteken ökade med fyra "
@@ -86,7 +86,7 @@ def test_a_database_from_before_m004_keeps_its_stories(database_url):
 
 
 def test_one_index_serves_a_whole_cycle_and_sees_the_batches_it_stored(store):
-    index = StoryIndex(same_story)
+    index = story_index()
     fetch = FetchResult(source_id="kb", url="https://kb.example.se", outcome="ok", fetched_at=NOW)
     for source, identity, title, text_ in [
             ("kb", "a", "Biblioteksstatistiken 2025: fler besök, färre lån", REPORT),
@@ -102,7 +102,7 @@ def test_one_index_serves_a_whole_cycle_and_sees_the_batches_it_stored(store):
 def test_a_band_shared_by_many_items_finds_no_candidates(store):
     """Eleven items sharing a band make it a band of common words: the twelfth item, alike
     only in that band, starts its own story."""
-    index = StoryIndex(lambda a, b: True)  # any candidate would be accepted
+    index = StoryIndex(TextJudge(lambda a, b: True))  # any candidate would be accepted
     fetch = FetchResult(source_id="kb", url="https://kb.example.se", outcome="ok", fetched_at=NOW)
     for n in range(HOT_BAND + 2):
         it = replace(item("kb", f"i{n}", f"Rubrik {n}", OTHER), story_bands=("b0:common",))
