@@ -127,9 +127,9 @@ class ScanCycle:
         """Called as each fetch finishes (inside the event loop): queue parsing, store what's done."""
         source = self.sources[fetched.source_id]
         if fetched.outcome == "ok":
-            self.pending.append(Pending(source, fetched, self.parser.submit(
-                source, fetched.body or b"", fetched.headers, fetched.final_url or source.url,
-                fetched.fetched_at)))
+            parsing = self.parser.submit(source, fetched.body or b"", fetched.headers,
+                                         fetched.final_url or source.url, fetched.fetched_at)
+            self.pending.append(Pending(source, replace(fetched, body=None), parsing))
         else:
             self.quiet.append((source, fetched))
         self._store_parsed(wait=False)

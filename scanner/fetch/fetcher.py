@@ -101,16 +101,19 @@ class Fetcher:
     async def fetch_all(self, pairs: list[tuple[Source, SourceState | None]], now: datetime,
                         on_result: Callable[[FetchResult], None] | None = None,
                         ) -> list[FetchResult]:
-        """Fetch all concurrently; results in input order, on_result called as each ends."""
+        """Fetch all concurrently; results in input order, on_result called as each ends.
+        With on_result, it alone gets the bodies: the results returned hold none."""
         results: list[FetchResult | None] = [None] * len(pairs)
         queues = HostQueues([_host_of(source.url) for source, _ in pairs],
                             self.settings.per_host_limit)
 
         async def work(key: str) -> None:
             while (index := queues.pop(key)) is not None:
-                results[index] = await self.fetch(*pairs[index], now)
+                result = await self.fetch(*pairs[index], now)
                 if on_result is not None:
-                    on_result(results[index])
+                    on_result(result)
+                    result = replace(result, body=None)  # not kept for the whole cycle
+                results[index] = result
 
         async def worker() -> None:
             while (key := queues.claim()) is not None:
