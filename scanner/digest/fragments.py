@@ -35,6 +35,10 @@ class EntryFragment:
     def fill(self, relevant_token: str, not_relevant_token: str) -> str:
         return f"{self.head}{relevant_token}{self.middle}{not_relevant_token}{self.tail}"
 
+    def pieces(self, relevant_token: str, not_relevant_token: str) -> tuple[str, ...]:
+        """What fill() joins."""
+        return self.head, relevant_token, self.middle, not_relevant_token, self.tail
+
 
 @lru_cache(maxsize=CACHED_ENTRIES)
 def html_fragment(entry: DigestEntry, language: str, base: str, top: bool) -> EntryFragment:

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from markupsafe import Markup
 
@@ -22,10 +22,16 @@ from scanner.digest.calendar import format_date, format_week, format_week_span
 from scanner.digest.content import DigestContent, DigestEntry, FailingSource, RisingTopic
 from scanner.digest.definitions import DigestDefinition, Recipient
 from scanner.digest.fragments import EntryFragment, html_fragment, text_fragment
-from scanner.digest.sizes import encoded_size
+from scanner.digest.sizes import encoded_size, joined_size
 from scanner.digest.templating import ENVIRONMENT, INLINER
 from scanner.digest.texts import number, plural, strings
-from scanner.digest.tokens import VERDICTS, make_token, make_unsubscribe_token, unsubscribe_url
+from scanner.digest.tokens import (
+    VERDICTS,
+    make_token,
+    make_unsubscribe_token,
+    token_length,
+    unsubscribe_url,
+)
 
 MAX_MESSAGE_BYTES = 102_000  # Gmail clips a message past about 102 kB
 HEADER_ALLOWANCE = 3_000  # headers and MIME boundaries around the two parts
@@ -51,21 +57,26 @@ def render_digest(content: DigestContent, definition: DigestDefinition, recipien
                   public_url: str, secret: str | bytes, now: datetime,
                   max_bytes: int = MAX_MESSAGE_BYTES) -> RenderedDigest:
     """Render one recipient's digest; trims the lowest-ranked stories if it would be too big:
-    the fewest that make it fit (all of them if nothing fits), found in a few renders."""
+    the fewest that make it fit (all of them if nothing fits). A trim is measured without
+    rendering it (_measure); only the one chosen is rendered."""
     links = _Links(secret, content.digest_id, content.week, recipient.email,
-                   public_url.rstrip("/"))  # shared by the renders, as are the entries
-    renders: dict[int, RenderedDigest] = {}
+                   public_url.rstrip("/"))  # shared by the measures and the render
+    trims: dict[int, DigestContent] = {0: content}
+    sizes: dict[int, int] = {}
 
-    def dropping(count: int) -> RenderedDigest:
-        if count not in renders:
-            trimmed = _drop_lowest(content, count) if count else content
-            renders[count] = _render(trimmed, definition, recipient, now, links)
-        return renders[count]
+    def trimmed(count: int) -> DigestContent:
+        if count not in trims:
+            trims[count] = _drop_lowest(content, count)
+        return trims[count]
 
-    if dropping(0).size <= max_bytes:
-        return renders[0]
-    return dropping(fewest_to_drop(lambda count: dropping(count).size,
-                                   len(content.entries), max_bytes))
+    def size_after(count: int) -> int:
+        if count not in sizes:
+            sizes[count] = _measure(trimmed(count), definition, recipient, now, links)
+        return sizes[count]
+
+    count = 0 if size_after(0) <= max_bytes else fewest_to_drop(
+        size_after, len(content.entries), max_bytes)
+    return _render(trimmed(count), definition, recipient, now, links)
 
 
 def fewest_to_drop(size_after: Callable[[int], int], entries: int, max_bytes: int) -> int:
@@ -113,22 +124,43 @@ def subject_line(content: DigestContent) -> str:
 def _render(content: DigestContent, definition: DigestDefinition, recipient: Recipient,
             now: datetime, links: _Links) -> RenderedDigest:
     context = _context(content, definition, recipient, now, links)
-    html = _html(context, content, links)
+    html = "".join(_html_pieces(context, content, links.base,
+                                lambda entry, fragment: fragment.fill(*links.tokens(entry))))
     text = ENVIRONMENT.get_template("digest.txt").render(context | _entries(
-        content, lambda entry, number: links.fill(
-            text_fragment(entry, content.language, links.base, number), entry)))
+        content, lambda entry, number: text_fragment(
+            entry, content.language, links.base, number).fill(*links.tokens(entry))))
     return RenderedDigest(context["subject"], html, text, content)
 
 
-def _html(context: dict, content: DigestContent, links: _Links) -> str:
-    """The page with a marker for each entry, its CSS inlined, then each entry's fragment (CSS
-    inlined once per story) in its marker's place: what inlining the whole page gives."""
+def _measure(content: DigestContent, definition: DigestDefinition, recipient: Recipient,
+             now: datetime, links: _Links) -> int:
+    """The size of _render(content, ...), counted from the pages' pieces, each entry with
+    same-length stand-ins for its feedback tokens (token characters are never quoted, so the
+    size is the same, and an entry's size is remembered for every recipient). Text entries are
+    whole lines: their sizes add to the rest of the text's."""
+    context = _context(content, definition, recipient, now, links)
+    html = joined_size(_html_pieces(context, content, links.base, links.stand_ins))
+    text = encoded_size(ENVIRONMENT.get_template("digest.txt").render(
+        context | _entries(content, lambda entry, number: "")))
+    text += joined_size(links.stand_ins(entry, text_fragment(
+        entry, content.language, links.base, number)) for entry, number in _placed(content))
+    return html + text + HEADER_ALLOWANCE
+
+
+def _html_pieces(context: dict, content: DigestContent, base: str,
+                 shown: Callable[[DigestEntry, EntryFragment], str | tuple[str, ...]]) -> list:
+    """The page with a marker for each entry, its CSS inlined, then in each marker's place
+    shown(entry, its fragment (CSS inlined once per story)): what inlining the whole page
+    gives."""
     marked = ENVIRONMENT.get_template("digest.html").render(
         context | _entries(content, lambda entry, number: ENTRY_MARKER))
-    pieces = INLINER.inline(marked).split(ENTRY_MARKER)
-    fragments = [links.fill(html_fragment(entry, content.language, links.base, top), entry)
-                 for entry, top in _in_order(content)]
-    return "".join(piece for pair in zip(pieces, fragments) for piece in pair) + pieces[-1]
+    page, *after_each = INLINER.inline(marked).split(ENTRY_MARKER)
+    pieces = [page]
+    for (entry, top_number), after in zip(_placed(content), after_each):
+        pieces.append(shown(entry, html_fragment(entry, content.language, base,
+                                                 top_number is not None)))
+        pieces.append(after)
+    return pieces
 
 
 def _drop_lowest(content: DigestContent, count: int) -> DigestContent:
@@ -186,10 +218,11 @@ def _entries(content: DigestContent, shown: Callable[[DigestEntry, int | None], 
     }
 
 
-def _in_order(content: DigestContent) -> list[tuple[DigestEntry, bool]]:
-    """Every entry as the page shows it, with whether it is a top story."""
-    return [(entry, True) for entry in content.top] + [
-        (entry, False) for section in content.sections for entry in section.entries]
+def _placed(content: DigestContent) -> list[tuple[DigestEntry, int | None]]:
+    """Every entry in the order shown, with its number among the top stories (None in a
+    section)."""
+    top = [(entry, number) for number, entry in enumerate(content.top, start=1)]
+    return top + [(entry, None) for section in content.sections for entry in section.entries]
 
 
 @dataclass
@@ -201,19 +234,29 @@ class _Links:
     week: str
     email: str
     base: str
-    tokens: dict[int, tuple[str, str]] = field(default_factory=dict)
+    signed: dict[int, tuple[str, str]] = field(default_factory=dict)
 
-    def fill(self, fragment: EntryFragment, entry: DigestEntry) -> str:
-        tokens = self.tokens.get(entry.item_id)
-        if tokens is None:
-            tokens = self.tokens[entry.item_id] = tuple(
+    def tokens(self, entry: DigestEntry) -> tuple[str, str]:
+        """The entry's "relevant" and "not relevant" tokens."""
+        if entry.item_id not in self.signed:
+            self.signed[entry.item_id] = tuple(
                 make_token(self.secret, self.digest_id, self.week, self.email, entry.item_id,
                            verdict) for verdict in VERDICTS)
-        return fragment.fill(*tokens)
+        return self.signed[entry.item_id]
+
+    def stand_ins(self, entry: DigestEntry, fragment: EntryFragment) -> tuple[str, ...]:
+        """The fragment's pieces with unsigned text as long as the entry's tokens."""
+        stand_in = _stand_in(token_length(self.digest_id, self.week, self.email, entry.item_id))
+        return fragment.pieces(stand_in, stand_in)
 
     def unsubscribe(self) -> str:
         token = make_unsubscribe_token(self.secret, self.digest_id, self.email)
         return unsubscribe_url(self.base, token)
+
+
+@lru_cache(maxsize=64)
+def _stand_in(length: int) -> str:
+    return "x" * length
 
 
 def _rising_view(topic: RisingTopic, s: dict, lang: str) -> dict:

@@ -16,6 +16,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 ENVIRONMENT = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    auto_reload=False,  # package files: no need to stat them on every render
 )
 INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 STYLESHEET = (TEMPLATES / "digest.css").read_text(encoding="utf-8")  # digest.html includes it

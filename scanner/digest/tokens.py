@@ -61,6 +61,12 @@ def make_token(secret: str | bytes, digest_id: str, week: str, email: str, item_
                           str(VERDICTS.index(verdict))])
 
 
+def token_length(digest_id: str, week: str, email: str, item_id: int) -> int:
+    """len(make_token(...)) for either verdict, without signing it."""
+    fields = ["f", digest_id, week, email, str(int(item_id)), "0"]
+    return _b64_length(len("\n".join(fields).encode("utf-8"))) + 1 + _b64_length(SIGNATURE_BYTES)
+
+
 def read_token(token: str, secret: str | bytes) -> FeedbackClaim:
     """Verify a feedback token. Raises TokenError when it is damaged or forged."""
     fields = _verify(token, secret, "f")
@@ -125,6 +131,10 @@ def _mac(secret: str | bytes, payload: str) -> bytes:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64_length(size: int) -> int:
+    return (4 * size + 2) // 3  # base64 without its "=" padding
 
 
 def _unb64(text: str) -> bytes:

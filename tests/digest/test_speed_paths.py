@@ -1,8 +1,9 @@
 """The fast paths of the digest stage give what the plain ones give: title pairs (prefix filter
 in numpy) against all pairs, the trimming search against a plain binary search, the counted
-quoted-printable size against quoprimime, build_digest with grouped= against without, the
-ranking against each story placed and ranked on its own, and the page assembled from entries
-inlined once per story against the whole page inlined at once."""
+quoted-printable size against quoprimime (and in pieces against their join), build_digest with
+grouped= against without, the ranking against each story placed and ranked on its own, a
+trim's measured size against its rendering, and the page assembled from entries inlined once
+per story against the whole page inlined at once."""
 
 import dataclasses
 import random
@@ -19,11 +20,12 @@ from scanner.digest.rank import RankInputs, order_key, rank_story
 from scanner.digest.ranking import ranking, section_counts
 from scanner.digest.render import fewest_to_drop, render_digest
 from scanner.digest.select import build_digest, digest_window, story_sections
-from scanner.digest.sizes import encoded_size
+from scanner.digest.sizes import encoded_size, joined_size
 from scanner.digest.stories import group_week, source_weight
 from scanner.digest.templating import ENVIRONMENT, INLINER
 from scanner.digest.text import jaccard
 from scanner.digest.titles import similar_pairs
+from scanner.digest.tokens import VERDICTS, make_token, token_length
 from scanner.models import TaxonomyTag
 from tests.digest.test_render import ENGLISH, huge_week
 from tests.digest.week import (
@@ -84,6 +86,25 @@ def test_counted_size_is_quoprimime_size():
         text = "".join(rng.choice("ab =\t\r\nåäö€x.-") for _ in range(rng.randint(0, 300)))
         assert encoded_size(text) == len(quoprimime.body_encode(
             text.encode("utf-8").decode("latin-1")))
+
+
+def test_the_size_of_pieces_is_the_size_of_their_join():
+    rng = random.Random(6)
+    for _ in range(3000):
+        text = "".join(rng.choice("ab =\t\r\nåäö€x.-") for _ in range(rng.randint(0, 300)))
+        cuts = sorted(rng.choices(range(len(text) + 1), k=rng.randint(0, 8)))
+        pieces = [text[start:end] for start, end in zip([0, *cuts], [*cuts, len(text)])]
+        assert joined_size(pieces) == encoded_size(text)
+
+
+def test_token_length_is_the_length_of_the_signed_token():
+    rng = random.Random(8)
+    for _ in range(500):
+        email = "".join(rng.choice("abcåö+.@-é€") for _ in range(rng.randint(1, 40)))
+        item_id = rng.randint(0, 10 ** rng.randint(1, 12))
+        for verdict in VERDICTS:
+            assert len(make_token(SECRET, "bibliotekschefer", WEEK, email, item_id, verdict)) \
+                == token_length("bibliotekschefer", WEEK, email, item_id)
 
 
 def test_a_shared_grouping_gives_each_recipient_the_same_digest():
@@ -152,8 +173,8 @@ def plain_page(rendered, definition, recipient) -> str:
     content = rendered.content
     links = render._Links(SECRET, content.digest_id, content.week, recipient.email, PUBLIC_URL)
     context = render._context(content, definition, recipient, NOW, links)
-    entries = render._entries(content, lambda entry, number: Markup(links.fill(
-        plain_html_fragment(entry, content.language, PUBLIC_URL, number is not None), entry)))
+    entries = render._entries(content, lambda entry, number: Markup(plain_html_fragment(
+        entry, content.language, PUBLIC_URL, number is not None).fill(*links.tokens(entry))))
     return INLINER.inline(ENVIRONMENT.get_template("digest.html").render(context | entries))
 
 
@@ -186,3 +207,17 @@ def test_a_page_assembled_from_entries_is_the_page_inlined_whole(definition, rec
     rendered = render_digest(content, definition, recipient, PUBLIC_URL, SECRET, NOW, limit)
     assert rendered.html == plain_page(rendered, definition, recipient)
     assert rendered.html.count("/feedback/") == 2 * rendered.content.entry_count
+
+
+@pytest.mark.parametrize("definition, recipient, items", [
+    (STAFF, STAFF_MEMBER, huge_week(120)),
+    (ENGLISH, Recipient("<b>Anna</b>", 'anna+<x>&"@example.se'), odd_week()),
+])
+def test_a_measured_trim_is_the_size_of_its_rendering(definition, recipient, items):
+    content = build_digest(definition, items, taxonomy(), SOURCES, STORIES, HISTORY, FAILING,
+                           set(), recipient, NOW, WEEK)
+    links = render._Links(SECRET, content.digest_id, content.week, recipient.email, PUBLIC_URL)
+    for count in range(content.entry_count + 1):
+        trimmed = render._drop_lowest(content, count) if count else content
+        assert render._measure(trimmed, definition, recipient, NOW, links) == \
+            render._render(trimmed, definition, recipient, NOW, links).size
