@@ -48,10 +48,22 @@ def story_terms(source_weight: float, published: datetime, coverage: int,
 
 
 def rank_in_section(priority: int, score: float, terms: tuple[float, float, float]) -> float:
-    """The rank with this section tag's priority and score added to the story's terms (summed
-    in the docstring's order, so every path gives the same float)."""
-    return round(sum((WEIGHTS["priority"] * PRIORITY_VALUE.get(priority, 0.3),
-                      WEIGHTS["score"] * _clamp(score), *terms)), 6)
+    """The rank with this section tag's priority and score added to the story's terms."""
+    return summed_rank(priority_term(priority), score_term(score), terms)
+
+
+def priority_term(priority: int) -> float:
+    return WEIGHTS["priority"] * PRIORITY_VALUE.get(priority, 0.3)
+
+
+def score_term(score: float) -> float:
+    return WEIGHTS["score"] * _clamp(score)
+
+
+def summed_rank(priority: float, score: float, terms: tuple[float, float, float]) -> float:
+    """The weighted parts summed in the docstring's order (so every path gives the same float),
+    rounded."""
+    return round(sum((priority, score, *terms)), 6)
 
 
 def freshness(published: datetime, window_start: datetime, window_end: datetime) -> float:

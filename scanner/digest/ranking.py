@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from scanner.digest.rank import rank_in_section, story_terms
+from scanner.digest.rank import priority_term, score_term, story_terms, summed_rank
 from scanner.digest.stories import Story, WeekStories, source_weight
 from scanner.models import ItemTag, Source, Taxonomy
 
@@ -117,30 +117,32 @@ def lineage(tag: str, taxonomy: Taxonomy) -> list[str]:
 def _rows(grouped: WeekStories, finder: SectionFinder, facts: list[tuple]) -> list[Row]:
     """A row for each story with a section here: the section of finder.place(story)[0], found
     without building the whole placement (the tags come best score first)."""
-    where = {tag: (*finder.order[section], section) for tag, section in finder.nearest.items()}
+    where = {tag: (*finder.order[section], section, priority_term(finder.order[section][0]))
+             for tag, section in finder.nearest.items()}
     rows = []
     for n in finder.candidates(grouped):
         tags, terms, newest_first, lead_id = facts[n]
-        best, best_score = None, 0.0
-        for tag, score in tags:
+        best = best_score = best_term = None
+        for tag, score, term in tags:
             place = where.get(tag)
             if place is not None and (best is None or place[0] < best[0] or (
                     place[0] == best[0] and score == best_score and place[1] < best[1])):
-                best, best_score = place, score
+                best, best_score, best_term = place, score, term
         if best is not None:
-            rank = rank_in_section(best[0], best_score, terms)
+            rank = summed_rank(best[3], best_term, terms)
             rows.append((-rank, newest_first, lead_id, n, best[2]))
     return rows
 
 
 def _story_facts(grouped: WeekStories, sources: Mapping[str, Source]) -> list[tuple]:
-    """Per story what its rows need, once per week: its (tag, score) best score first (ties in
-    the story's tag order, as place() keeps them), its rank terms, −lead timestamp, lead id."""
+    """Per story what its rows need, once per week: its (tag, score, score term) best score
+    first (ties in the story's tag order, as place() keeps them), its other rank terms, −lead
+    timestamp, lead id."""
     key = ("facts", id(sources))
     if key not in grouped.memo:
         start, end = grouped.window
-        facts = [(tuple(sorted(((tag.tag, tag.score) for tag in story.tags.values()),
-                               key=lambda pair: -pair[1])),
+        facts = [(tuple(sorted(((tag.tag, tag.score, score_term(tag.score))
+                                for tag in story.tags.values()), key=lambda tag: -tag[1])),
                   story_terms(source_weight(story, sources), story.newest,
                               len(story.source_ids), start, end),
                   -story.lead.published.timestamp(), story.lead.id)
