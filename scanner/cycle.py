@@ -258,8 +258,8 @@ def with_story_signature(item: Item) -> Item:
 class DedupJudge:
     """The dedup stage's story verdict in the forms a story index keeps."""
 
-    new = staticmethod(dedup.comparable_signature)
     known = staticmethod(dedup.stored_tokens)
+    new = staticmethod(dedup.signature_of_stored)
     same = staticmethod(dedup.same_as_stored)
 
 

@@ -322,40 +322,47 @@ def same_story(a: StorySignature, b: StorySignature) -> bool:
     """True when two signatures tell the same story: at least SHARED_TOKENS tokens in common,
     and either token-set Jaccard >= STORY_JACCARD, or title Jaccard >= TITLE_JACCARD and
     TEXT_OVERLAP of the smaller set of text tokens in common (or no text on one side)."""
-    return same_as_stored(a, StoredTokens(tuple(b.title_tokens),
-                                          tuple(b.tokens - b.title_tokens)))
+    title = tuple(b.title_tokens)
+    return same_as_stored(a, StoredTokens(title + tuple(b.tokens - b.title_tokens), len(title)))
 
 
 @dataclass(frozen=True, slots=True)
 class StoredTokens:
-    """A stored item's story tokens in tuples, not sets: four times smaller, for the side of
-    same_story that a story index keeps for every archived item. The parts are disjoint."""
+    """A stored item's story tokens in a tuple, not sets: four times smaller, for the side of
+    same_story that a story index keeps for every archived item. The first `titled` tokens
+    are the title's."""
 
-    title: tuple[str, ...]
-    text: tuple[str, ...]
+    tokens: tuple[str, ...]
+    titled: int
 
 
 def stored_tokens(text: str) -> StoredTokens:
     """StoredTokens of a token text (signature_tokens_text), its tokens interned."""
     title_part, _, rest = text.rpartition("|")
-    return StoredTokens(tuple(map(sys.intern, title_part.split())),
-                        tuple(map(sys.intern, rest.split())))
+    title = title_part.split()
+    return StoredTokens(tuple(map(sys.intern, title + rest.split())), len(title))
+
+
+def signature_of_stored(stored: StoredTokens) -> StorySignature:
+    """The signature (without bands) that same_story compares, from stored tokens."""
+    return StorySignature(frozenset(stored.tokens), frozenset(stored.tokens[:stored.titled]), ())
 
 
 def same_as_stored(a: StorySignature, b: StoredTokens) -> bool:
     """same_story of a signature and stored tokens."""
     tokens = a.tokens
-    shared = len(tokens.intersection(b.title)) + len(tokens.intersection(b.text))
+    shared = len(tokens.intersection(b.tokens))
     if shared < SHARED_TOKENS:
         return False
-    if _at_least(shared, len(tokens) + len(b.title) + len(b.text) - shared, _STORY_SHARE):
+    if _at_least(shared, len(tokens) + len(b.tokens) - shared, _STORY_SHARE):
         return True
-    titles_shared = len(a.title_tokens.intersection(b.title))
-    titles_union = len(a.title_tokens) + len(b.title) - titles_shared
+    title_b, text_b = b.tokens[:b.titled], b.tokens[b.titled:]
+    titles_shared = len(a.title_tokens.intersection(title_b))
+    titles_union = len(a.title_tokens) + len(title_b) - titles_shared
     if not titles_union or not _at_least(titles_shared, titles_union, _TITLE_SHARE):
         return False
     text_a = tokens - a.title_tokens
-    return len(text_a.intersection(b.text)) >= TEXT_OVERLAP * min(len(text_a), len(b.text))
+    return len(text_a.intersection(text_b)) >= TEXT_OVERLAP * min(len(text_a), len(text_b))
 
 
 def _at_least(part: int, whole: int, share: tuple[int, int]) -> bool:

@@ -31,11 +31,11 @@ HOT_BAND = 10  # a band key shared by more items than this stands for common wor
 class StoryJudge(Protocol):
     """The dedup stage's verdict, on token texts read into the forms the index keeps."""
 
-    def new(self, tokens: str) -> Any:
-        """A new item's tokens, ready to compare."""
-
     def known(self, tokens: str) -> Any:
-        """An archived item's tokens, kept for the whole cycle (so: compact)."""
+        """An item's stored token text, read into what the index keeps (so: compact)."""
+
+    def new(self, known: Any) -> Any:
+        """A new item's tokens (as `known` read them), ready to compare with many."""
 
     def same(self, new: Any, known: Any) -> bool:
         """Do the two items tell the same story?"""
@@ -47,10 +47,10 @@ class TextJudge:
 
     same_story: SameStory
 
-    def new(self, tokens: str) -> str:
+    def known(self, tokens: str) -> str:
         return tokens
 
-    known = new
+    new = known
 
     def same(self, new: str, known: str) -> bool:
         return self.same_story(new, known)
@@ -76,6 +76,7 @@ class StoryIndex:
         self.judge = judge
         self._known: dict[int, _Known] = {}
         self._by_band: dict[int, int | list[int]] = {}
+        self._read: dict[str, Any] = {}  # token text -> judge.known, for the batch being stored
         self._covered: tuple[datetime, datetime] | None = None
 
     def stories_for(self, conn: Connection, batch: Sequence[Item]) -> list[int | None]:
@@ -85,20 +86,25 @@ class StoryIndex:
         earliest = min(item.published for item in batch) - STORY_WINDOW
         latest = max(item.published for item in batch) + STORY_WINDOW
         self._cover(conn, earliest, latest)
+        self._read = {}
         return [self._story_of(item, earliest, latest) for item in batch]
 
     def add(self, stored: Sequence[tuple[int, Item, int | None]]) -> None:
         """Index items once they are stored: (id, item, the story it joined or None)."""
         for item_id, item, story in stored:
-            self._remember(_Known(item_id, story or item_id, item.published,
-                                  self.judge.known(item.story_tokens)), item.story_bands)
+            tokens = self._read.get(item.story_tokens) or self.judge.known(item.story_tokens)
+            self._remember(_Known(item_id, story or item_id, item.published, tokens),
+                           item.story_bands)
+        self._read = {}
 
     def _story_of(self, item: Item, earliest: datetime, latest: datetime) -> int | None:
         tokens = None
         for known in self._candidates(item, earliest, latest):
             if abs(known.published - item.published) > STORY_WINDOW:
                 continue
-            tokens = self.judge.new(item.story_tokens) if tokens is None else tokens
+            if tokens is None:
+                read = self._read[item.story_tokens] = self.judge.known(item.story_tokens)
+                tokens = self.judge.new(read)
             if self.judge.same(tokens, known.tokens):
                 return known.story
         return None
