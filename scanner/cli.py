@@ -49,7 +49,7 @@ def scan(config_dir, source_ids, all_sources):
         click.echo("nothing to scan: no enabled source is due (use --all or --source ID)")
         return
     with scan_progress(len(chosen)) as on_result:
-        report = scanner.scan(list(source_ids) or None, all_sources, on_result=on_result)
+        report = scanner.scan(on_result=on_result, chosen=chosen)
     print_scan_report(report)
     sys.exit(report.exit_code)
 

@@ -102,9 +102,13 @@ class Scanner:
 
     def scan(self, source_ids: list[str] | None = None, all_sources: bool = False,
              now: datetime | None = None,
-             on_result: Callable[[SourceScanResult], None] | None = None) -> ScanReport:
+             on_result: Callable[[SourceScanResult], None] | None = None,
+             chosen: list[Source] | None = None) -> ScanReport:
+        """One cycle over `chosen` (as select_sources chose them), else over the sources
+        that select_sources(source_ids, all_sources) chooses now."""
         now = now or utc_now()
-        chosen = self.select_sources(source_ids, all_sources, now)
+        if chosen is None:
+            chosen = self.select_sources(source_ids, all_sources, now)
         states = self.store.load_states()
         notes: list[str] = []
         # Before fetching: loading (or, once per machine, training) the tagger inside the fetch
