@@ -18,13 +18,12 @@ from functools import cached_property, lru_cache
 
 from markupsafe import Markup
 
-from scanner.digest.calendar import format_date, format_week, format_week_span
-from scanner.digest.content import DigestContent, DigestEntry, FailingSource, RisingTopic
+from scanner.digest.content import DigestContent, DigestEntry
 from scanner.digest.definitions import DigestDefinition, Recipient
 from scanner.digest.fragments import EntryFragment, html_fragment, text_fragment
+from scanner.digest.page import entries_context, page_context, placed
 from scanner.digest.sizes import encoded_size, joined_size
 from scanner.digest.templating import ENVIRONMENT, INLINER
-from scanner.digest.texts import number, plural, strings
 from scanner.digest.tokens import (
     VERDICTS,
     make_token,
@@ -58,25 +57,20 @@ def render_digest(content: DigestContent, definition: DigestDefinition, recipien
                   max_bytes: int = MAX_MESSAGE_BYTES) -> RenderedDigest:
     """Render one recipient's digest; trims the lowest-ranked stories if it would be too big:
     the fewest that make it fit (all of them if nothing fits). A trim is measured without
-    rendering it (_measure); only the one chosen is rendered."""
+    rendering it (_Trim.size); only the one chosen is rendered."""
     links = _Links(secret, content.digest_id, content.week, recipient.email,
-                   public_url.rstrip("/"))  # shared by the measures and the render
-    trims: dict[int, DigestContent] = {0: content}
-    sizes: dict[int, int] = {}
+                   public_url.rstrip("/"))  # shared by every trim
+    trims: dict[int, _Trim] = {}
 
-    def trimmed(count: int) -> DigestContent:
+    def trimmed(count: int) -> _Trim:
         if count not in trims:
-            trims[count] = _drop_lowest(content, count)
+            shown = _drop_lowest(content, count) if count else content
+            trims[count] = _Trim(shown, definition, recipient, now, links)
         return trims[count]
 
-    def size_after(count: int) -> int:
-        if count not in sizes:
-            sizes[count] = _measure(trimmed(count), definition, recipient, now, links)
-        return sizes[count]
-
-    count = 0 if size_after(0) <= max_bytes else fewest_to_drop(
-        size_after, len(content.entries), max_bytes)
-    return _render(trimmed(count), definition, recipient, now, links)
+    count = 0 if trimmed(0).size <= max_bytes else fewest_to_drop(
+        lambda count: trimmed(count).size, len(content.entries), max_bytes)
+    return trimmed(count).render()
 
 
 def fewest_to_drop(size_after: Callable[[int], int], entries: int, max_bytes: int) -> int:
@@ -109,58 +103,57 @@ def _bytes_per_story(size_after: Callable[[int], int], over: int, fits: int | No
     return size_after(0) // entries
 
 
-def subject_line(content: DigestContent) -> str:
-    """"Omvärldsbevakning vecka 47: 23 nyheter i 6 prioriterade områden"."""
-    s = strings(content.language)
-    week = format_week(content.week, content.language)
-    if not content.entries:
-        return s["subject_empty"].format(title=content.title, week=week)
-    count, areas = content.entry_count, content.area_count
-    return s["subject"].format(title=content.title, week=week, count=count, areas=areas,
-                               news=plural(count, s["news_one"], s["news_many"]),
-                               area_word=plural(areas, s["area_one"], s["area_many"]))
+class _Trim:
+    """A recipient's digest with some stories dropped: its size, and its rendering if it is the
+    one chosen; both use its page around the entries, made once."""
 
+    def __init__(self, content: DigestContent, definition: DigestDefinition,
+                 recipient: Recipient, now: datetime, links: _Links):
+        self.content, self.links = content, links
+        self.context = page_context(content, definition, recipient, now, links.base,
+                                    links.unsubscribe)
 
-def _render(content: DigestContent, definition: DigestDefinition, recipient: Recipient,
-            now: datetime, links: _Links) -> RenderedDigest:
-    context = _context(content, definition, recipient, now, links)
-    html = "".join(_html_pieces(context, content, links.base,
-                                lambda entry, fragment: fragment.fill(*links.tokens(entry))))
-    text = ENVIRONMENT.get_template("digest.txt").render(context | _entries(
-        content, lambda entry, number: text_fragment(
-            entry, content.language, links.base, number).fill(*links.tokens(entry))))
-    return RenderedDigest(context["subject"], html, text, content)
+    def render(self) -> RenderedDigest:
+        links, language = self.links, self.content.language
+        html = "".join(self._html(lambda entry, fragment: fragment.fill(*links.tokens(entry))))
+        text = ENVIRONMENT.get_template("digest.txt").render(self.context | entries_context(
+            self.content, lambda entry, number: text_fragment(
+                entry, language, links.base, number).fill(*links.tokens(entry))))
+        return RenderedDigest(self.context["subject"], html, text, self.content)
 
+    @cached_property
+    def size(self) -> int:
+        """render().size, counted from the pieces, each entry with same-length stand-ins for
+        its feedback tokens (token characters are never quoted, so the size is the same, and an
+        entry's size is remembered for every recipient). Text entries are whole lines: their
+        sizes add to the rest of the text's."""
+        links, language = self.links, self.content.language
+        html = joined_size(self._html(links.stand_ins))
+        text = encoded_size(ENVIRONMENT.get_template("digest.txt").render(
+            self.context | entries_context(self.content, lambda entry, number: "")))
+        text += joined_size(links.stand_ins(entry, text_fragment(
+            entry, language, links.base, number)) for entry, number in placed(self.content))
+        return html + text + HEADER_ALLOWANCE
 
-def _measure(content: DigestContent, definition: DigestDefinition, recipient: Recipient,
-             now: datetime, links: _Links) -> int:
-    """The size of _render(content, ...), counted from the pages' pieces, each entry with
-    same-length stand-ins for its feedback tokens (token characters are never quoted, so the
-    size is the same, and an entry's size is remembered for every recipient). Text entries are
-    whole lines: their sizes add to the rest of the text's."""
-    context = _context(content, definition, recipient, now, links)
-    html = joined_size(_html_pieces(context, content, links.base, links.stand_ins))
-    text = encoded_size(ENVIRONMENT.get_template("digest.txt").render(
-        context | _entries(content, lambda entry, number: "")))
-    text += joined_size(links.stand_ins(entry, text_fragment(
-        entry, content.language, links.base, number)) for entry, number in _placed(content))
-    return html + text + HEADER_ALLOWANCE
+    def _html(self, shown: Callable[[DigestEntry, EntryFragment], str | tuple[str, ...]]
+              ) -> list:
+        """The page's pieces with shown(entry, its fragment) in each entry's place."""
+        page, *after_each = self._page
+        pieces = [page]
+        for (entry, top_number), after in zip(placed(self.content), after_each):
+            pieces.append(shown(entry, html_fragment(entry, self.content.language,
+                                                     self.links.base, top_number is not None)))
+            pieces.append(after)
+        return pieces
 
-
-def _html_pieces(context: dict, content: DigestContent, base: str,
-                 shown: Callable[[DigestEntry, EntryFragment], str | tuple[str, ...]]) -> list:
-    """The page with a marker for each entry, its CSS inlined, then in each marker's place
-    shown(entry, its fragment (CSS inlined once per story)): what inlining the whole page
-    gives."""
-    marked = ENVIRONMENT.get_template("digest.html").render(
-        context | _entries(content, lambda entry, number: ENTRY_MARKER))
-    page, *after_each = INLINER.inline(marked).split(ENTRY_MARKER)
-    pieces = [page]
-    for (entry, top_number), after in zip(_placed(content), after_each):
-        pieces.append(shown(entry, html_fragment(entry, content.language, base,
-                                                 top_number is not None)))
-        pieces.append(after)
-    return pieces
+    @cached_property
+    def _page(self) -> list[str]:
+        """The page with a marker for each entry, its CSS inlined, cut at the markers: with each
+        entry's fragment (CSS inlined once per story) between, what inlining the whole page
+        gives."""
+        marked = ENVIRONMENT.get_template("digest.html").render(
+            self.context | entries_context(self.content, lambda entry, number: ENTRY_MARKER))
+        return INLINER.inline(marked).split(ENTRY_MARKER)
 
 
 def _drop_lowest(content: DigestContent, count: int) -> DigestContent:
@@ -178,51 +171,6 @@ def _drop_lowest(content: DigestContent, count: int) -> DigestContent:
 
 def _rank_key(entry: DigestEntry) -> tuple:
     return (entry.rank, entry.published.timestamp(), -entry.item_id)
-
-
-# --- template context -------------------------------------------------------------------------
-
-
-def _context(content: DigestContent, definition: DigestDefinition, recipient: Recipient,
-             now: datetime, links: _Links) -> dict:
-    """Everything the page templates show except the entries (see _entries)."""
-    s, lang = strings(content.language), content.language
-    return {
-        "s": s, "lang": lang, "title": content.title, "subject": subject_line(content),
-        "period": s["period"].format(span=format_week_span(content.week, lang)),
-        "week_label": format_week(content.week, lang).capitalize(),
-        "sent": s["sent"].format(date=format_date(now, lang)),
-        "rising": [_rising_view(topic, s, lang) for topic in content.rising],
-        "failing": [_failing_view(source, s, lang) for source in content.failing_sources],
-        "omitted": s["omitted"].format(count=content.omitted) if content.omitted else "",
-        "empty": not content.entries, "archive_url": f"{links.base}/",
-        "unsubscribe_url": links.unsubscribe(),
-        "why_you": s["why_you"].format(email=recipient.email, title=content.title),
-        "unsubscribe": s["unsubscribe"].format(title=content.title),
-        "preheader": " · ".join(e.title for e in content.entries[:3]),
-        "source_health": definition.source_health,
-    }
-
-
-def _entries(content: DigestContent, shown: Callable[[DigestEntry, int | None], object]) -> dict:
-    """The top stories and sections, each entry as shown(entry, its number among the top
-    stories or None)."""
-    s = strings(content.language)
-    return {
-        "top": [shown(entry, number) for number, entry in enumerate(content.top, start=1)],
-        "sections": [{"label": section.label,
-                      "entries": [shown(entry, None) for entry in section.entries],
-                      "more": s["more"].format(count=section.more, label=section.label)
-                      if section.more else ""}
-                     for section in content.sections],
-    }
-
-
-def _placed(content: DigestContent) -> list[tuple[DigestEntry, int | None]]:
-    """Every entry in the order shown, with its number among the top stories (None in a
-    section)."""
-    top = [(entry, number) for number, entry in enumerate(content.top, start=1)]
-    return top + [(entry, None) for section in content.sections for entry in section.entries]
 
 
 @dataclass
@@ -249,6 +197,7 @@ class _Links:
         stand_in = _stand_in(token_length(self.digest_id, self.week, self.email, entry.item_id))
         return fragment.pieces(stand_in, stand_in)
 
+    @cached_property
     def unsubscribe(self) -> str:
         token = make_unsubscribe_token(self.secret, self.digest_id, self.email)
         return unsubscribe_url(self.base, token)
@@ -257,19 +206,3 @@ class _Links:
 @lru_cache(maxsize=64)
 def _stand_in(length: int) -> str:
     return "x" * length
-
-
-def _rising_view(topic: RisingTopic, s: dict, lang: str) -> dict:
-    line = s["rising_line"].format(count=topic.count, average=number(topic.average, lang))
-    return {"label": topic.label, "line": line}
-
-
-def _failing_view(source: FailingSource, s: dict, lang: str) -> dict:
-    last = (s["failing_last_ok"].format(date=format_date(source.last_success, lang))
-            if source.last_success else s["failing_never"])
-    lines = [f"{s['failing_streak'].format(count=source.error_streak)}, {last}"]
-    lines += [source.last_error] if source.last_error else []
-    lines += [s["failing_disabled"].format(reason=source.disabled_reason)] \
-        if source.disabled_reason else []
-    lines += [s["failing_moved"].format(url=source.moved_to)] if source.moved_to else []
-    return {"name": source.name, "id": source.source_id, "lines": lines}

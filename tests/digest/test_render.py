@@ -15,7 +15,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from scanner.digest.definitions import Recipient
-from scanner.digest.render import MAX_MESSAGE_BYTES, render_digest, subject_line
+from scanner.digest.page import subject_line
+from scanner.digest.render import MAX_MESSAGE_BYTES, render_digest
 from scanner.digest.select import build_digest
 from scanner.digest.tokens import read_token, read_unsubscribe_token
 from tests.digest.week import (

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from scanner.digest import render
 from scanner.digest.definitions import Recipient
 from scanner.digest.fragments import plain_html_fragment
+from scanner.digest.page import entries_context, page_context
 from scanner.digest.rank import RankInputs, order_key, rank_story
 from scanner.digest.ranking import ranking, section_counts
 from scanner.digest.render import fewest_to_drop, render_digest
@@ -172,8 +173,8 @@ def plain_page(rendered, definition, recipient) -> str:
     the whole page (what render_digest did before entries were inlined once per story)."""
     content = rendered.content
     links = render._Links(SECRET, content.digest_id, content.week, recipient.email, PUBLIC_URL)
-    context = render._context(content, definition, recipient, NOW, links)
-    entries = render._entries(content, lambda entry, number: Markup(plain_html_fragment(
+    context = page_context(content, definition, recipient, NOW, links.base, links.unsubscribe)
+    entries = entries_context(content, lambda entry, number: Markup(plain_html_fragment(
         entry, content.language, PUBLIC_URL, number is not None).fill(*links.tokens(entry))))
     return INLINER.inline(ENVIRONMENT.get_template("digest.html").render(context | entries))
 
@@ -218,6 +219,6 @@ def test_a_measured_trim_is_the_size_of_its_rendering(definition, recipient, ite
                            set(), recipient, NOW, WEEK)
     links = render._Links(SECRET, content.digest_id, content.week, recipient.email, PUBLIC_URL)
     for count in range(content.entry_count + 1):
-        trimmed = render._drop_lowest(content, count) if count else content
-        assert render._measure(trimmed, definition, recipient, NOW, links) == \
-            render._render(trimmed, definition, recipient, NOW, links).size
+        shown = render._drop_lowest(content, count) if count else content
+        measured = render._Trim(shown, definition, recipient, NOW, links).size
+        assert measured == render._Trim(shown, definition, recipient, NOW, links).render().size
