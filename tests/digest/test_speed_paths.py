@@ -27,7 +27,7 @@ from scanner.digest.templating import ENVIRONMENT, INLINER
 from scanner.digest.text import jaccard
 from scanner.digest.titles import similar_pairs
 from scanner.digest.tokens import VERDICTS, make_token, token_length
-from scanner.models import TaxonomyTag
+from scanner.models import Source, TaxonomyTag
 from tests.digest.test_render import ENGLISH, huge_week
 from tests.digest.week import (
     FAILING, HISTORY, MANAGER, MANAGERS, NOW, PUBLIC_URL, SECRET, SOURCES, STAFF, STAFF_MEMBER,
@@ -179,10 +179,15 @@ def plain_page(rendered, definition, recipient) -> str:
     return INLINER.inline(ENVIRONMENT.get_template("digest.html").render(context | entries))
 
 
+ODD_SOURCES = {**SOURCES, "odd": Source("odd", 'Förlag & "Bok" <AB>', "https://odd.example.se/rss")}
+
+
 def odd_week() -> list:
-    """A title with markup characters, links that are not web links, no summary or reason, a
-    story from four sources."""
+    """A title, a source name and a link with markup characters, links that are not web links,
+    no summary or reason, a story from four sources."""
     items = week_items()
+    items[5] = dataclasses.replace(items[5], source="odd", sources=("odd",),
+                                   url='https://odd.example.se/a?b=1&c="2"&d=<3>')
     title = 'Nytt: "bibliotek" & \'läsning\' för < 3 år <!--'
     items[0] = dataclasses.replace(items[0], title=title, summary="")
     items[3] = dataclasses.replace(items[3], url="javascript:alert(1)")
@@ -203,8 +208,8 @@ def odd_week() -> list:
 ])
 def test_a_page_assembled_from_entries_is_the_page_inlined_whole(definition, recipient, items,
                                                                    limit):
-    content = build_digest(definition, items, taxonomy(), SOURCES, STORIES, HISTORY, FAILING,
-                           set(), recipient, NOW, WEEK)
+    content = build_digest(definition, items, taxonomy(), ODD_SOURCES, STORIES, HISTORY,
+                           FAILING, set(), recipient, NOW, WEEK)
     rendered = render_digest(content, definition, recipient, PUBLIC_URL, SECRET, NOW, limit)
     assert rendered.html == plain_page(rendered, definition, recipient)
     assert rendered.html.count("/feedback/") == 2 * rendered.content.entry_count
@@ -215,8 +220,8 @@ def test_a_page_assembled_from_entries_is_the_page_inlined_whole(definition, rec
     (ENGLISH, Recipient("<b>Anna</b>", 'anna+<x>&"@example.se'), odd_week()),
 ])
 def test_a_measured_trim_is_the_size_of_its_rendering(definition, recipient, items):
-    content = build_digest(definition, items, taxonomy(), SOURCES, STORIES, HISTORY, FAILING,
-                           set(), recipient, NOW, WEEK)
+    content = build_digest(definition, items, taxonomy(), ODD_SOURCES, STORIES, HISTORY,
+                           FAILING, set(), recipient, NOW, WEEK)
     links = render._Links(SECRET, content.digest_id, content.week, recipient.email, PUBLIC_URL)
     for count in range(content.entry_count + 1):
         shown = render._drop_lowest(content, count) if count else content
