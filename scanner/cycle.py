@@ -289,41 +289,74 @@ def scan_result(source, fetched, counts, skipped, warnings) -> SourceScanResult:
 
 class ParsePool:
     """Parses and tags feed bodies: in worker processes when the cycle is big enough to gain
-    from them, else in this process. Workers start (from a thread) before the fetching."""
+    from them, else in this process. Workers start (from a thread, so the fetch loop never
+    waits) when the first body arrives: a cycle of 304s and failures starts none. Bodies that
+    arrive while they start wait in a queue."""
 
     def __init__(self, settings: Settings, sources: int, tagger: TaggerSpec | None):
         self.workers = min(settings.parse_workers, max(1, sources // PARSE_SOURCES_PER_WORKER))
         self.tagger = tagger
         self.executor: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._queued: list[tuple[Future, tuple]] | None = None  # None until workers start
+        self._starter: threading.Thread | None = None
         use_tagger(tagger)
-        self._start()
-
-    def _start(self) -> None:
-        """Get the tagger ready before the fetching starts: in this process, or in workers
-        started from a thread so that the fetch loop never waits for them."""
         if self.workers < 2:
             warm_up()
-            return
-        self.executor = worker_pool(self.workers, self.tagger)
-        threading.Thread(target=self._warm_workers, daemon=True).start()
-
-    def _warm_workers(self) -> None:
-        try:
-            for future in [self.executor.submit(warm_up) for _ in range(self.workers)]:
-                future.result()
-        except Exception:  # a worker that cannot start fails its batches, reported per source
-            log.exception("parse workers failed to start")
 
     def submit(self, *arguments) -> Future:
-        if self.executor is None:
-            done: Future = Future()
-            done.set_result(prepare(*arguments))
-            return done
-        return self.executor.submit(prepare, *arguments)
+        if self.workers < 2:
+            return _done(prepare, arguments)
+        with self._lock:
+            if self.executor is not None:
+                return self.executor.submit(prepare, *arguments)
+            waiting: Future = Future()
+            if self._queued is None:
+                self._queued = []
+                self._starter = threading.Thread(target=self._start_workers, daemon=True)
+                self._starter.start()
+            self._queued.append((waiting, arguments))
+            return waiting
+
+    def _start_workers(self) -> None:
+        try:
+            executor = worker_pool(self.workers, self.tagger)
+            for future in [executor.submit(warm_up) for _ in range(self.workers)]:
+                future.result()
+        except Exception as exc:  # a worker that cannot start fails its batches, per source
+            log.exception("parse workers failed to start")
+            executor, failure = None, exc
+        with self._lock:
+            self.executor, queued, self._queued = executor, self._queued, []
+        for waiting, arguments in queued:
+            if executor is None:
+                waiting.set_exception(failure)
+            else:
+                _forward(executor.submit(prepare, *arguments), waiting)
 
     def __enter__(self) -> "ParsePool":
         return self
 
     def __exit__(self, *exc) -> None:
+        if self._starter is not None:
+            self._starter.join()
         if self.executor is not None:
             self.executor.shutdown(cancel_futures=True)
+
+
+def _done(function, arguments) -> Future:
+    done: Future = Future()
+    done.set_result(function(*arguments))
+    return done
+
+
+def _forward(source: Future, target: Future) -> None:
+    """Settle `target` as `source` settles."""
+    def settle(finished: Future) -> None:
+        if finished.cancelled():
+            target.cancel()
+        elif finished.exception() is not None:
+            target.set_exception(finished.exception())
+        else:
+            target.set_result(finished.result())
+    source.add_done_callback(settle)

@@ -3,6 +3,8 @@
 from datetime import datetime, timezone
 
 from scanner.core import Scanner
+from scanner.cycle import ParsePool
+from scanner.models import Source
 from scanner.settings import Settings
 from tests.httpserver import conditional
 
@@ -37,3 +39,17 @@ def test_a_big_cycle_parses_in_worker_processes(http_server, tmp_path, database_
     assert report.exit_code == 0 and sum(r.new for r in report.results) == 60
     assert {r.fetch_outcome for r in again.results} == {"not_modified"}
     assert len(stored) == 60 and all("Åsele" in i.title for i in stored)
+
+
+def test_workers_start_with_the_first_body_and_bodies_that_wait_are_parsed(tmp_path):
+    settings = Settings(config_dir=tmp_path, parse_workers=2)
+    source = Source(id="bibliotek", name="Bibliotek", url="https://bibliotek.example.se/rss")
+    with ParsePool(settings, 20, None) as pool:
+        assert pool.workers == 2 and pool.executor is None  # nothing to parse: no process yet
+        waiting = [pool.submit(source, rss(n), {}, source.url, NOW) for n in range(5)]
+        prepared = [future.result(timeout=120) for future in waiting]
+        assert pool.executor is not None
+        later = pool.submit(source, rss(9), {}, source.url, NOW).result(timeout=120)
+    titles = [[item.title for item in p.items] for p in prepared + [later]]
+    assert titles[0] == [f"Nyhet 0-{i}: läsfrämjande i Åsele" for i in range(3)]
+    assert titles[5][2] == "Nyhet 9-2: läsfrämjande i Åsele"
