@@ -13,15 +13,17 @@ ABBREVIATIONS = ("t.ex.", "bl.a.", "m.m.", "s.k.", "d.v.s.", "dvs.", "osv.", "o.
                  "st.", "kap.", "fr.o.m.", "t.o.m.", "p.g.a.", "pga.")
 
 _TAG = re.compile(r"<[^>]{0,500}>")
-_SPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s+[\"'“”(]*[A-ZÅÄÖÉÜ0-9])")
-_WORD = re.compile(r"\w+")
+_LONGER_WORD = re.compile(r"\w\w+")  # a whole word: \w+ but not one letter alone
 
 
 def clean_text(text: str) -> str:
     """Plain text on one line: leftover tags and entities removed, whitespace collapsed."""
-    text = html.unescape(_TAG.sub(" ", text or ""))
-    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    text = text or ""
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    # str.split() splits at exactly the characters \s matches: runs become one space
+    return " ".join(unicodedata.normalize("NFC", html.unescape(text)).split())
 
 
 def summarise(text: str, limit: int = SUMMARY_LIMIT) -> str:
@@ -66,8 +68,9 @@ def cut_words(text: str, limit: int) -> str:
 
 
 def title_tokens(title: str) -> frozenset[str]:
-    """Lower-case words of a title, for comparing titles across sources."""
-    return frozenset(word for word in _WORD.findall(clean_text(title).casefold()) if len(word) > 1)
+    """Lower-case words of two letters or more of a title, for comparing titles across
+    sources."""
+    return frozenset(_LONGER_WORD.findall(clean_text(title).casefold()))
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -1,12 +1,16 @@
 """The fast paths of the digest stage give what the plain ones give: title pairs (prefix filter
 in numpy) against all pairs, the trimming search against a plain binary search, the counted
-quoted-printable size against quoprimime (and in pieces against their join), build_digest with
-grouped= against without, the ranking against each story placed and ranked on its own, a
-trim's measured size against its rendering, and the page assembled from entries inlined once
-per story against the whole page inlined at once."""
+quoted-printable size against quoprimime (and in pieces against their join), clean text and
+title words against the regular expressions they replace, build_digest with grouped= against
+without, the ranking against each story placed and ranked on its own, a trim's measured size
+against its rendering, and the page assembled from entries inlined once per story against the
+whole page inlined at once."""
 
 import dataclasses
+import html
 import random
+import re
+import unicodedata
 from email import quoprimime
 from itertools import combinations
 
@@ -24,7 +28,7 @@ from scanner.digest.select import build_digest, digest_window, story_sections
 from scanner.digest.sizes import encoded_size, joined_size
 from scanner.digest.stories import group_week, source_weight
 from scanner.digest.templating import ENVIRONMENT, INLINER
-from scanner.digest.text import jaccard
+from scanner.digest.text import clean_text, jaccard, title_tokens
 from scanner.digest.titles import similar_pairs
 from scanner.digest.tokens import VERDICTS, make_token, token_length
 from scanner.models import Source, TaxonomyTag
@@ -61,6 +65,22 @@ def test_title_pairs_are_exactly_the_pairs_at_or_above_the_threshold(words):
         found = [frozenset(pair) for pair in similar_pairs(titles)]
         assert len(found) == len(set(found))
         assert set(found) == expected
+
+
+def plain_clean_text(text: str) -> str:
+    text = html.unescape(re.sub(r"<[^>]{0,500}>", " ", text))
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+
+
+def test_clean_text_and_title_words_are_the_regular_expressions_results():
+    rng = random.Random(4)
+    parts = ["a", "B", " ", "\t", "\n", "\u00a0", "\u2028", "\u3000", "\x1c", "<b>", "</p>",
+             "&amp;", "&nbsp;", "&#x41;", "ß", "Å", "e\u0301", "<", ">", "&", "x1", ".", "–"]
+    for _ in range(5000):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(0, 15)))
+        assert clean_text(text) == plain_clean_text(text)
+        words = re.findall(r"\w+", plain_clean_text(text).casefold())
+        assert title_tokens(text) == {word for word in words if len(word) > 1}
 
 
 def test_trimming_finds_the_fewest_stories_to_drop_in_few_renders():
