@@ -56,14 +56,15 @@ class TextJudge:
         return self.same_story(new, known)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Known:
-    """An archived item as the index knows it."""
+    """An archived item as the index knows it; its tokens are read when first compared."""
 
     id: int
     story: int
     published: datetime
-    tokens: Any  # as StoryJudge.known reads them
+    text: str | None  # the stored token text, until read into `tokens`
+    tokens: Any = None  # as StoryJudge.known reads them
 
 
 class StoryIndex:
@@ -92,8 +93,9 @@ class StoryIndex:
     def add(self, stored: Sequence[tuple[int, Item, int | None]]) -> None:
         """Index items once they are stored: (id, item, the story it joined or None)."""
         for item_id, item, story in stored:
-            tokens = self._read.get(item.story_tokens) or self.judge.known(item.story_tokens)
-            self._remember(_Known(item_id, story or item_id, item.published, tokens),
+            tokens = self._read.get(item.story_tokens)
+            self._remember(_Known(item_id, story or item_id, item.published,
+                                  item.story_tokens if tokens is None else None, tokens),
                            item.story_bands)
         self._read = {}
 
@@ -105,9 +107,14 @@ class StoryIndex:
             if tokens is None:
                 read = self._read[item.story_tokens] = self.judge.known(item.story_tokens)
                 tokens = self.judge.new(read)
-            if self.judge.same(tokens, known.tokens):
+            if self.judge.same(tokens, self._tokens_of(known)):
                 return known.story
         return None
+
+    def _tokens_of(self, known: _Known) -> Any:
+        if known.text is not None:
+            known.tokens, known.text = self.judge.known(known.text), None
+        return known.tokens
 
     def _candidates(self, item: Item, earliest: datetime, latest: datetime) -> list[_Known]:
         """Items sharing the most bands first (then the oldest), at most MAX_CANDIDATES."""
@@ -145,9 +152,8 @@ class StoryIndex:
                  .order_by(items.c.id))
         for row in conn.execute(query):
             if row.id not in self._known:
-                tokens = self.judge.known(row.story_tokens or "")
-                self._remember(_Known(row.id, row.story_id or row.id, row.published, tokens),
-                               row.story_bands.split())
+                self._remember(_Known(row.id, row.story_id or row.id, row.published,
+                                      row.story_tokens or ""), row.story_bands.split())
 
     def _remember(self, known: _Known, bands) -> None:
         self._known[known.id] = known
