@@ -29,7 +29,7 @@ import numpy as np
 from scanner.classify.labels import LabelledText
 from scanner.classify.features import clean_text
 from scanner.classify.model import TagModel, TrainReport, f1_summary
-from scanner.classify.rules import THRESHOLD, RuleMatcher
+from scanner.classify.rules import THRESHOLD, RuleEvidence, RuleMatcher
 from scanner.errors import ScannerError
 from scanner.models import Taxonomy
 
@@ -128,6 +128,7 @@ class Tagger:
         self.taxonomy, self.rules, self.model = taxonomy, rules, model
         self.tag_ids = tuple(tag.id for tag in taxonomy.tags)
         self._priority = {tag.id: tag.priority for tag in taxonomy.tags}
+        self._columns = {tag: j for j, tag in enumerate(self.tag_ids)}
         stored = model.blend if model is not None and model.blend else {}
         self.blend = blend or Blend(**{f.name: stored[f.name] for f in fields(Blend)
                                        if f.name in stored})
@@ -143,22 +144,20 @@ class Tagger:
         prepared = [_prepare(index, item) for index, item in enumerate(items)]
         if not prepared:
             return []
-        hits, rule, rule_relevant = self._rule_scores(prepared)
+        found, rule, rule_relevant = self._rule_scores(prepared)
         given, score, origin, relevant, x = self._given(prepared, rule, rule_relevant)
-        return [self._decide(i, item, hits[i], given[i], score[i], origin[i], relevant[i], x)
+        return [self._decide(i, item, found[i], given[i], score[i], origin[i], relevant[i], x)
                 for i, item in enumerate(prepared)]
 
     def _rule_scores(self, prepared):
-        hits, relevant = [], np.zeros(len(prepared), bool)
+        found = []
         for i, (title, text, _, _) in enumerate(prepared):
             try:
-                hits.append(self.rules.match(title, text))
-                relevant[i] = bool(self.rules.relevance(title, text)) or \
-                    not self.taxonomy.relevance_keywords
+                found.append(self.rules.evidence(title, text))
             except Exception as exc:  # noqa: BLE001 - reported per item, nothing kept
                 raise TaggingError(f"item {i} ('{title[:60]}'): the rules failed: {exc}") from exc
-        rule = np.array([[h[t].score if t in h else 0.0 for t in self.tag_ids] for h in hits])
-        return hits, rule.reshape(len(prepared), len(self.tag_ids)), relevant
+        relevant = np.fromiter((f.relevant for f in found), bool, len(found))
+        return found, _score_matrix(found, self._columns), relevant
 
     def _given(self, prepared, rule: np.ndarray, rule_relevant: np.ndarray):
         if self.model is None:
@@ -179,13 +178,13 @@ class Tagger:
                    for t in self.tag_ids]
         return np.column_stack(columns)
 
-    def _decide(self, i, item, hits, given, score, origin, relevant, x) -> TagDecision:
+    def _decide(self, i, item, found, given, score, origin, relevant, x) -> TagDecision:
         title, text, source_tags, lang = item
         relevant = bool(relevant and given.any())
         tags = {}
         for j in np.flatnonzero(given) if relevant else ():
             tag = self.tag_ids[j]
-            why = self._why(hits.get(tag), x, i, j)
+            why = self._why(found.terms(tag), x, i, j)
             tags[tag] = TagScore(tag, round(float(score[j]), 4), why, ORIGINS[origin[j] - 1])
         for tag in dict.fromkeys(source_tags):
             why = "; ".join(filter(None, ["källans tagg", tags[tag].why if tag in tags else ""]))
@@ -193,12 +192,12 @@ class Tagger:
         ordered = sorted(tags.values(), key=lambda t: (-t.score, self._priority.get(t.id, 9)))
         return TagDecision(relevant, tuple(ordered), lang or self._language(title, text))
 
-    def _why(self, hit, x, row: int, column: int) -> str:
+    def _why(self, terms, x, row: int, column: int) -> str:
         """"träffar: <rule terms>; modell: <model features>", the model part where its score
         is at least half its threshold."""
         parts = []
-        if hit is not None and hit.terms:
-            parts.append("träffar: " + ", ".join(hit.terms[:5]))
+        if terms:
+            parts.append("träffar: " + ", ".join(terms[:5]))
         tag = self.tag_ids[column]
         if x is not None and x[2][row, column] >= 0.25 and tag in self.model.tag_ids:
             features = self.model.explain(x[0], row, self.model.tag_ids.index(tag))
@@ -225,11 +224,23 @@ def _prepare(index: int, item) -> tuple[str, str, tuple[str, ...], str | None]:
 
 def rule_matrix(rules: RuleMatcher, examples: list[LabelledText], tag_ids) -> tuple:
     """Rule scores (rows: examples, columns: tag_ids) and whether a relevance keyword matched."""
-    hits = [rules.match(e.title, e.text) for e in examples]
-    scores = np.array([[h[t].score if t in h else 0.0 for t in tag_ids] for h in hits])
-    relevant = np.array([bool(rules.relevance(e.title, e.text)) or
-                         not rules.taxonomy.relevance_keywords for e in examples])
-    return scores.reshape(len(examples), len(tag_ids)), relevant
+    found = [rules.evidence(e.title, e.text) for e in examples]
+    columns = {tag: j for j, tag in enumerate(tag_ids)}
+    return _score_matrix(found, columns), np.array([f.relevant for f in found], bool)
+
+
+def _score_matrix(found: list[RuleEvidence], columns: dict[str, int]) -> np.ndarray:
+    """Rows: items; columns: the tags of `columns`, 0 where the rules found nothing."""
+    rows, cols, values = [], [], []
+    for i, evidence in enumerate(found):
+        for tag, score in evidence.scores.items():
+            if tag in columns:
+                rows.append(i)
+                cols.append(columns[tag])
+                values.append(score)
+    matrix = np.zeros((len(found), len(columns)))
+    matrix[rows, cols] = values
+    return matrix
 
 
 def fit_tagger(taxonomy: Taxonomy, rules: RuleMatcher, examples: list[LabelledText],

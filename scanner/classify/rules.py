@@ -73,6 +73,26 @@ Evidence = dict[str, dict[str, Units]]  # role -> owner -> units
 
 
 @dataclass(frozen=True)
+class RuleEvidence:
+    """What the rules found in one item: the score of every tag with evidence (> 0), whether
+    it is about libraries at all (a relevance term matched, or the taxonomy has none), and the
+    matched terms of a tag, worked out when asked for."""
+
+    scores: dict[str, float]
+    relevant: bool
+    _units: dict[str, Units]
+
+    def terms(self, tag_id: str) -> tuple[str, ...]:
+        """The terms (as written in the YAML) that speak for a tag, strongest first."""
+        units = self._units.get(tag_id)
+        if not units:
+            return ()
+        if len(units) == 1:
+            return next(iter(units.values()))[1]
+        return _ranked(units)
+
+
+@dataclass(frozen=True)
 class _Entry:
     """What one distinct token matches."""
 
@@ -105,14 +125,23 @@ class RuleMatcher:
 
     def match(self, title: str, text: str) -> dict[str, RuleHit]:
         """Every tag with evidence, best first; a child's hit is reported with its parent's."""
+        found = self.evidence(title, text)
+        hits = [RuleHit(tag_id, score, found.terms(tag_id))
+                for tag_id, score in found.scores.items()]
+        hits.sort(key=lambda hit: (-hit.score, self._order[hit.tag]))
+        return {hit.tag: hit for hit in hits}
+
+    def evidence(self, title: str, text: str) -> RuleEvidence:
+        """The tags' scores and whether a relevance term matched; the terms only on request
+        (the tagger explains the tags it gives, not every tag with a score)."""
         evidence = self._scan(title, text)
         found = evidence.get(_KEYWORD, {})
         vetoed = evidence.get(_EXCLUDE)
         if vetoed or self._nested:
             found = self._roll_up(found, set(vetoed or ()))
-        hits = [self._hit(tag_id, units) for tag_id, units in found.items()]
-        hits.sort(key=lambda hit: (-hit.score, self._order[hit.tag]))
-        return {hit.tag: hit for hit in hits if hit.score > 0}
+        scores = {tag_id: self._score(tag_id, units) for tag_id, units in found.items()}
+        relevant = not self.taxonomy.relevance_keywords or bool(evidence.get(_RELEVANCE))
+        return RuleEvidence({t: s for t, s in scores.items() if s > 0}, relevant, found)
 
     def relevance(self, title: str, text: str) -> tuple[str, ...]:
         """The relevance terms the item mentions (strongest first); () = not about libraries."""
@@ -204,12 +233,9 @@ class RuleMatcher:
                     _merge(merged.setdefault(ancestor, {}), units)
         return merged
 
-    def _hit(self, tag_id: str, units: Units) -> RuleHit:
+    def _score(self, tag_id: str, units: Units) -> float:
         evidence = sum(value for value, _ in units.values()) * self._weights[tag_id]
-        score = round(1.0 - math.exp(-RATE * evidence), 4)
-        if len(units) == 1:
-            return RuleHit(tag=tag_id, score=score, terms=next(iter(units.values()))[1])
-        return RuleHit(tag=tag_id, score=score, terms=_ranked(units))
+        return round(1.0 - math.exp(-RATE * evidence), 4)
 
 
 class _TokenIndex:

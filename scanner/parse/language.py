@@ -8,6 +8,10 @@ Swedish, æ ø for Norwegian and Danish), and looks at word endings when a short
 function word ("Digital delaktighet", "Meröppna bibliotek"). Only the start of a long text is
 read (`SAMPLE_CHARS`), so a 1 MB text costs the same as a page.
 
+It runs on every item the tagger sees, so the words are split with bytes.translate and
+str.split (the regex only where characters other than letters lie outside ASCII), and only
+the function words are counted.
+
 Text without letters (empty, digits, punctuation) has no language: `detect_language` returns
 `default`, "other" unless the caller passes e.g. the feed's declared language.
 """
@@ -21,6 +25,9 @@ SAMPLE_CHARS = 4000
 SWEDISH, ENGLISH, OTHER = "sv", "en", "other"
 
 _WORD = re.compile(r"[^\W\d_]+")
+# ASCII bytes that are not letters become spaces; UTF-8 lead/trail bytes stay:
+_LETTERS_ONLY = bytes(b if b >= 128 or chr(b).isalpha() else 32 for b in range(256))
+_NON_ASCII_NON_LETTER = re.compile(r"[^\x00-\x7F](?<![^\W\d_])")
 
 _STOPWORDS = {
     "sv": "och att det som en är av för på med till den har de inte om ett han men var jag sig "
@@ -65,7 +72,7 @@ _EN_ONLY_LETTERS = re.compile(r"w|th|sh|ch|qu")
 def detect_language(text: str, default: str = OTHER) -> str:
     """"sv", "en" or "other" for `text`; `default` when it has no letters to judge by."""
     sample = text[:SAMPLE_CHARS].casefold() if text else ""
-    words = _WORD.findall(sample)
+    words = _letter_words(sample)
     if not words:
         return default
     scores = _stopword_scores(words)
@@ -78,12 +85,20 @@ def detect_language(text: str, default: str = OTHER) -> str:
     return best if best in (SWEDISH, ENGLISH) else OTHER
 
 
+def _letter_words(sample: str) -> list[str]:
+    """`_WORD.findall(sample)`: the runs of letters. Characters outside ASCII that are not
+    letters become spaces (a regex that skips ASCII quickly), then bytes.translate does the
+    same for ASCII; what str.split leaves are exactly the runs."""
+    if _NON_ASCII_NON_LETTER.search(sample):
+        sample = _NON_ASCII_NON_LETTER.sub(" ", sample)
+    return sample.encode("utf-8").translate(_LETTERS_ONLY).decode("utf-8").split()
+
+
 def _stopword_scores(words: list[str]) -> dict[str, float]:
     scores = dict.fromkeys(_WORDS, 0.0)
-    counts = Counter(words)
-    for word in counts.keys() & _VOTES.keys():
+    for word, count in Counter(filter(_VOTES.__contains__, words)).items():
         for lang, weight in _VOTES[word]:
-            scores[lang] += counts[word] * weight
+            scores[lang] += count * weight
     return scores
 
 
