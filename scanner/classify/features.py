@@ -26,6 +26,9 @@ _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 _MARKUP = re.compile(r"<[^<>]{0,2000}>")
 _MOJIBAKE = re.compile(r"\S*[ÃÂ]\S*")
 _WORD = re.compile(r"\w+")
+_NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7F](?<!\w)")
+# ASCII bytes that are not word characters become spaces; UTF-8 lead/trail bytes stay:
+_SEPARATE = bytes(b if b >= 128 or chr(b).isalnum() or b == ord("_") else 32 for b in range(256))
 
 
 def clean_text(value: str) -> str:
@@ -61,7 +64,16 @@ _SEP = " SEP "  # upper case: never a token of casefolded text
 
 def _tokens(docs: list[str]) -> list[str]:
     """Casefolded word tokens of a batch, documents separated by the token "SEP"."""
-    return _WORD.findall(_SEP.join(map(str.casefold, docs)))
+    return word_tokens(_SEP.join(map(str.casefold, docs)))
+
+
+def word_tokens(text: str) -> list[str]:
+    """`_WORD.findall(text)`, faster: characters outside ASCII that are not word characters
+    become spaces (a regex that skips ASCII quickly), bytes.translate does the same for ASCII,
+    and str.split leaves exactly the runs of word characters."""
+    if _NON_ASCII_NON_WORD.search(text):
+        text = _NON_ASCII_NON_WORD.sub(" ", text)
+    return text.encode("utf-8").translate(_SEPARATE).decode("utf-8").split()
 
 
 def _positions(ids: np.ndarray, sep: int):
@@ -95,21 +107,25 @@ def _gram_matrix(words: list[str], index: dict) -> sp.csr_matrix:
 
 
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    counts = counts.tocsr().astype(np.float32)
-    counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
-    return l2_normalized(counts)
+    counts = counts.tocsr()
+    weighted = (1.0 + np.log(counts.data.astype(np.float32, copy=False))) * idf[counts.indices]
+    return l2_normalized(sp.csr_matrix((weighted, counts.indices, counts.indptr),
+                                       shape=counts.shape))
 
 
 def l2_normalized(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Rows scaled to unit L2 norm, bit for bit as scikit-learn's `normalize` does it: float32
-    squares summed in float64 in row order (bincount adds sequentially), the division in
-    float64. Empty rows stay empty."""
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    squares summed in float64 in row order (a CSR product with ones adds them one by one), the
+    division in float64. Empty rows stay empty."""
     squares = np.square(matrix.data).astype(np.float64)
-    norms = np.sqrt(np.bincount(rows, weights=squares, minlength=matrix.shape[0]))
+    sums = sp.csr_matrix((squares, matrix.indices, matrix.indptr), shape=matrix.shape) @ \
+        np.ones(matrix.shape[1])
+    norms = np.sqrt(sums)
     norms[norms == 0.0] = 1.0
-    data = (matrix.data / norms[rows]).astype(matrix.dtype)
-    return sp.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
+    data = matrix.data.astype(np.float64)
+    data /= np.repeat(norms, np.diff(matrix.indptr))
+    return sp.csr_matrix((data.astype(matrix.dtype), matrix.indices, matrix.indptr),
+                         shape=matrix.shape)
 
 
 def _idf(counts: sp.csr_matrix, keep_min: int) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +218,8 @@ class TextFeatures:
         unigram, bigram = _positions(ids, len(self.words))
         words = _tfidf(self._term_counts(unigram, bigram, len(docs)), self.term_idf)
         per_word = _counts(*unigram, (len(docs), gram_rows.shape[0]))
-        return words, _tfidf(per_word @ gram_rows, self.gram_idf) * self.char_weight
+        chars = _tfidf(per_word @ gram_rows, self.gram_idf)
+        return words, chars if self.char_weight == 1.0 else chars * self.char_weight
 
     def transform(self, docs: list[str]) -> sp.csr_matrix:
         """Rows of [word block | char block]; the first len(self.terms) columns are words."""

@@ -10,7 +10,9 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from scanner.classify.features import TextFeatures, clean_text, l2_normalized, model_text
+from scanner.classify.features import (
+    _WORD, TextFeatures, clean_text, l2_normalized, model_text, word_tokens,
+)
 from scanner.classify.labels import LabelledText
 from scanner.classify.model import MAGIC, ModelFormatError, TagModel, best_threshold, grouped_folds
 
@@ -159,6 +161,25 @@ def test_l2_rows_are_bit_for_bit_those_of_scikit_learn_normalize():
         assert np.array_equal(ours.indptr, theirs.indptr)
         assert np.array_equal(ours.indices, theirs.indices)
         assert np.array_equal(ours.data.view(np.uint32), theirs.data.view(np.uint32))
+
+
+@pytest.mark.parametrize("text", [
+    "", "läs – mer”om§böcker…", "snake_case och __init__", "m² ½ Ⅻ x²y", "İstanbul straße",
+    "ett\u00a0två\u2009tre\u2028fyra\x1cfem", "\ud800lone\udfffsurrogates", "emoji😀mitt",
+    "٣ arabiska ٣siffror", "combining e\u0301 accent", "日本語のテキスト", " SEP kb:s 2024",
+])
+def test_word_tokens_are_those_of_the_regex(text):
+    for sample in (text, text.casefold()):
+        assert word_tokens(sample) == _WORD.findall(sample)
+
+
+def test_word_tokens_are_those_of_the_regex_in_random_unicode():
+    rng = random.Random(11)
+    alphabet = [chr(c) for c in range(0x3000)] + ["\ud800", "\U0001f600", "\u0307"]
+    for _ in range(3000):
+        sample = "".join(rng.choice(alphabet) if rng.random() < 0.4 else rng.choice("ab åö1_ -")
+                         for _ in range(rng.randint(0, 30)))
+        assert word_tokens(sample) == _WORD.findall(sample), repr(sample)
 
 
 def test_char_features_see_compound_words_and_unseen_words():
