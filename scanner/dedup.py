@@ -20,6 +20,8 @@ from functools import lru_cache
 from itertools import chain
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
+import numpy as np
+
 from scanner.models import Entry, Item
 
 TRACKING_PARAMETERS = frozenset(
@@ -173,8 +175,7 @@ _STORY_SHARE = (STORY_JACCARD.numerator, STORY_JACCARD.denominator)
 _TITLE_SHARE = (TITLE_JACCARD.numerator, TITLE_JACCARD.denominator)
 SHARED_TOKENS = 3  # fewer tokens in common is never enough ("Regional biblioteksplan")
 _LANES = max(STORY_BANDS * STORY_ROWS, TITLE_BANDS * TITLE_ROWS)  # min-hashes per signature
-_LANE_VALUES = int.from_bytes(b"\x7f\xff" * _LANES, "big")  # a 15-bit value per 16-bit lane
-_LANE_GUARDS = int.from_bytes(b"\x80\x00" * _LANES, "big")  # the top bit of each lane
+_LANE_MASK = np.array([0x7FFF] * _LANES, ">u2")  # a 15-bit value per 16-bit lane
 _WORD = re.compile(r"[^\W_]+")
 _ACCENTED = re.compile("[éèêëáàâãíìîïóòôõúùûüýçñšžæø\u00ad]")
 _ACCENTS = str.maketrans("éèêëáàâãíìîïóòôõúùûüýçñšžæø", "eeeeaaaaiiiioooouuuuycnszäö", "\u00ad")
@@ -279,26 +280,23 @@ def _signature(tokens: frozenset[str], title_tokens: frozenset[str]) -> StorySig
     return StorySignature(tokens=tokens, title_tokens=title_tokens, bands=bands)
 
 
-def _min_hashes(tokens: Iterable[str], packed: int = _LANE_VALUES) -> int:
-    """The _LANES min-hashes of the tokens and `packed` (earlier minima), as 16-bit lanes of one
-    integer. A lane-wise minimum without a loop over lanes: subtracting b from a with every
-    lane's guard bit set leaves the guard bit where a >= b, and that picks b's lanes."""
-    for value in map(_token_hashes, tokens):
-        guards = ((packed | _LANE_GUARDS) - value) & _LANE_GUARDS
-        packed ^= (packed ^ value) & (guards - (guards >> 15))
-    return packed
-
-
-_KeyParts = tuple[tuple[str, ...], tuple[slice, ...]]  # band key prefixes, hex slices
+def _min_hashes(tokens: Iterable[str], start: np.ndarray = _LANE_MASK) -> np.ndarray:
+    """The _LANES min-hashes of the tokens and `start` (earlier minima): one row of 16-bit
+    big-endian lanes per token, the minimum down each column."""
+    rows = b"".join(map(_token_hashes, tokens))
+    if not rows:
+        return start
+    lanes = np.frombuffer(rows, ">u2").reshape(-1, _LANES)
+    return np.minimum(lanes.min(axis=0), start).astype(">u2")
 
 
 @lru_cache(maxsize=65_536)
-def _token_hashes(token: str) -> int:
-    """_LANES independent 15-bit hashes of a token in 16-bit lanes (SHAKE-128, not hash(),
-    which is salted per process). 15 bits are plenty: two different minima agree by chance
-    about once in a thousand rows, and a band needs all its rows to agree."""
+def _token_hashes(token: str) -> bytes:
+    """_LANES independent 15-bit hashes of a token in 16-bit big-endian lanes (SHAKE-128, not
+    hash(), which is salted per process). 15 bits are plenty: two different minima agree by
+    chance about once in a thousand rows, and a band needs all its rows to agree."""
     digest = hashlib.shake_128(token.encode("utf-8")).digest(2 * _LANES)
-    return int.from_bytes(digest, "big") & _LANE_VALUES
+    return (np.frombuffer(digest, ">u2") & _LANE_MASK).astype(">u2").tobytes()
 
 
 def _key_parts(prefix: str, bands: int, rows: int) -> _KeyParts:
@@ -312,9 +310,9 @@ _STORY_KEYS = _key_parts("b", STORY_BANDS, STORY_ROWS)
 _TITLE_KEYS = _key_parts("t", TITLE_BANDS, TITLE_ROWS)
 
 
-def _band_keys(parts: _KeyParts, packed: int) -> tuple[str, ...]:
+def _band_keys(parts: _KeyParts, minima: np.ndarray) -> tuple[str, ...]:
     """"<prefix><band>:<hex of the band's rows of min-hashes>" for each band."""
-    hexed = packed.to_bytes(2 * _LANES, "big").hex()
+    hexed = minima.tobytes().hex()
     return tuple(map(str.__add__, parts[0], map(hexed.__getitem__, parts[1])))
 
 
