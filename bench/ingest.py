@@ -153,21 +153,20 @@ def _tree(root: int) -> list[int]:
 
 
 def _rss_mb(pid: int) -> float:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    line = next((l for l in status.splitlines() if l.startswith("VmRSS:")), "VmRSS: 0 kB")
-    return int(line.split()[1]) / 1024
+    return _kb_field(f"/proc/{pid}/status", "VmRSS:") / 1024
 
 
 def _pss_mb(pid: int) -> float:
+    return _kb_field(f"/proc/{pid}/smaps_rollup", "Pss:") / 1024
+
+
+def _kb_field(path: str, name: str) -> int:
+    """A "<name> <n> kB" line of a /proc file; 0 for a process that has ended."""
     try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        lines = Path(path).read_text().splitlines()
     except OSError:
-        return 0.0
-    line = next((l for l in rollup.splitlines() if l.startswith("Pss:")), "Pss: 0 kB")
-    return int(line.split()[1]) / 1024
+        return 0
+    return int(next((l.split()[1] for l in lines if l.startswith(name)), 0))
 
 
 def _cpu_s(pid: int) -> float:
