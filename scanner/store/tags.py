@@ -7,13 +7,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from scanner.models import Item, ItemTag
 from scanner.store.schema import item_sources, item_tags, items, labels, tag_models
 
 AUTO_ORIGINS = ("rule", "model", "rule+model")
 CHUNK = 500
+# Built once, the ids bound as one expanding parameter (not coerced one by one per statement):
+_DELETE_AUTO_TAGS = delete(item_tags).where(
+    item_tags.c.item_id.in_(bindparam("ids", expanding=True)),
+    item_tags.c.origin.in_(AUTO_ORIGINS))
+_SOURCES_OF = select(item_sources.c.item_id, item_sources.c.source_id).where(
+    item_sources.c.item_id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -47,23 +53,51 @@ def tag_rows(item_id: int, item: Item) -> list[dict]:
 
 def replace_auto_tags(conn: Connection, decisions: Sequence[TagDecisionRow], now: datetime) -> None:
     """Swap an item's automatic tags and verdict; source tags and labels stay as they are."""
-    ids = [d.item_id for d in decisions]
-    for chunk in _chunks(ids):
-        conn.execute(delete(item_tags).where(and_(item_tags.c.item_id.in_(chunk),
-                                                  item_tags.c.origin.in_(AUTO_ORIGINS))))
-    rows = [dict(item_id=d.item_id, tag=t.tag, origin=t.origin, score=t.score, why=t.why)
-            for d in decisions for t in d.tags]
+    for chunk in _chunks([d.item_id for d in decisions]):
+        conn.execute(_DELETE_AUTO_TAGS, {"ids": chunk})
+    rows = [(d.item_id, t.tag, t.origin, t.score, t.why) for d in decisions for t in d.tags]
     if rows:
-        conn.execute(item_tags.insert(), rows)
+        _insert_tag_rows(conn, rows)
     _set_verdicts(conn, decisions, now)
 
 
+# Tag rows and verdicts go to the driver's executemany as ready tuples where its placeholder
+# style is known: SQLAlchemy's per-row parameter processing cost more than the writing itself.
+_MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+_TAG_COLUMNS = ("item_id", "tag", "origin", "score", "why")
+_VERDICT_COLUMNS = ("relevant", "tagged_at", "tagger_version")
+
+
+def _insert_tag_rows(conn: Connection, rows: list[tuple]) -> None:
+    mark = _MARKS.get(conn.dialect.paramstyle)
+    if mark is None:
+        conn.execute(item_tags.insert(), [dict(zip(_TAG_COLUMNS, row)) for row in rows])
+        return
+    conn.exec_driver_sql(f"INSERT INTO {item_tags.name} ({', '.join(_TAG_COLUMNS)}) "
+                         f"VALUES ({', '.join([mark] * len(_TAG_COLUMNS))})", rows)
+
+
 def _set_verdicts(conn: Connection, decisions: Sequence[TagDecisionRow], now: datetime) -> None:
-    statement = (update(items).where(items.c.id == bindparam("item_id"))
-                 .values(relevant=bindparam("verdict"), tagged_at=bindparam("when"),
-                         tagger_version=bindparam("version")))
-    conn.execute(statement, [dict(item_id=d.item_id, verdict=d.relevant, when=now,
-                                  version=d.tagger_version) for d in decisions])
+    mark = _MARKS.get(conn.dialect.paramstyle)
+    if mark is None:
+        statement = (update(items).where(items.c.id == bindparam("item_id"))
+                     .values(relevant=bindparam("verdict"), tagged_at=bindparam("when"),
+                             tagger_version=bindparam("version")))
+        conn.execute(statement, [dict(item_id=d.item_id, verdict=d.relevant, when=now,
+                                      version=d.tagger_version) for d in decisions])
+        return
+    when = _bound(conn, items.c.tagged_at, now)
+    verdicts = {value: _bound(conn, items.c.relevant, value) for value in (True, False)}
+    assignments = ", ".join(f"{column} = {mark}" for column in _VERDICT_COLUMNS)
+    conn.exec_driver_sql(f"UPDATE {items.name} SET {assignments} WHERE id = {mark}",
+                         [(verdicts[bool(d.relevant)], when, d.tagger_version, d.item_id)
+                          for d in decisions])
+
+
+def _bound(conn: Connection, column, value):
+    """`value` as SQLAlchemy binds it for `column` on this connection's database."""
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return value if process is None else process(value)
 
 
 def items_to_tag(conn: Connection, since: datetime | None, after_id: int,
@@ -81,10 +115,8 @@ def items_to_tag(conn: Connection, since: datetime | None, after_id: int,
 def _sources_by_item(conn: Connection, ids: list[int]) -> dict[int, tuple[str, ...]]:
     found: dict[int, list[str]] = {}
     for chunk in _chunks(ids):
-        query = select(item_sources.c.item_id, item_sources.c.source_id).where(
-            item_sources.c.item_id.in_(chunk))
-        for row in conn.execute(query):
-            found.setdefault(row.item_id, []).append(row.source_id)
+        for item_id, source_id in conn.execute(_SOURCES_OF, {"ids": chunk}).all():
+            found.setdefault(item_id, []).append(source_id)
     return {k: tuple(v) for k, v in found.items()}
 
 
