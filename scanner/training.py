@@ -93,11 +93,17 @@ def retag(store, spec, since: datetime | None, now: datetime, workers: int) -> i
     """Re-tag stored items in chunks, tagged in worker processes while the main one reads
     and writes; labels and source tags are left as they are."""
     use_tagger(spec)
+    chunks = _chunks(store, since)
     if workers < 2 or store.count_items() < POOL_FROM_ITEMS:
-        return _store_tagged(store, map(tag_texts, _chunks(store, since)), spec.version, now)
+        return _store_tagged(store, (tag_rows(chunk, spec.version) for chunk in chunks), now)
     with worker_pool(workers, spec) as pool:
-        return _store_tagged(store, _ahead(pool, _chunks(store, since), 2 * workers),
-                             spec.version, now)
+        return _store_tagged(store, _ahead(pool, chunks, spec.version, 2 * workers), now)
+
+
+def tag_rows(chunk: list[tuple[int, str, str]], version: str) -> list[TagDecisionRow]:
+    """The new verdicts of a chunk of (id, title, text), ready to store (in a worker process,
+    so the main one only writes)."""
+    return [_decision_row(item_id, decision, version) for item_id, decision in tag_texts(chunk)]
 
 
 def _chunks(store, since: datetime | None) -> Iterator[list[tuple[int, str, str]]]:
@@ -107,22 +113,22 @@ def _chunks(store, since: datetime | None) -> Iterator[list[tuple[int, str, str]
         after = chunk[-1][0]
 
 
-def _ahead(pool, chunks, depth: int) -> Iterator:
+def _ahead(pool, chunks, version: str, depth: int) -> Iterator:
     """Results in order, keeping `depth` chunks in the workers at once."""
     pending = deque()
     for chunk in chunks:
-        pending.append(pool.submit(tag_texts, chunk))
+        pending.append(pool.submit(tag_rows, chunk, version))
         if len(pending) >= depth:
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
 
 
-def _store_tagged(store, tagged_chunks, version: str, now: datetime) -> int:
+def _store_tagged(store, tagged_chunks: Iterable[list[TagDecisionRow]], now: datetime) -> int:
     done = 0
-    for tagged in tagged_chunks:
-        store.replace_auto_tags([_decision_row(i, d, version) for i, d in tagged], now)
-        done += len(tagged)
+    for rows in tagged_chunks:
+        store.replace_auto_tags(rows, now)
+        done += len(rows)
     return done
 
 

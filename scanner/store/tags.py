@@ -108,8 +108,9 @@ def items_to_tag(conn: Connection, since: datetime | None, after_id: int,
     if since is not None:
         query = query.where(items.c.published >= since)
     rows = conn.execute(query).all()
-    carried = _sources_by_item(conn, [r.id for r in rows])
-    return [(r.id, r.title, r.summary, carried.get(r.id, ())) for r in rows]
+    carried = _sources_by_item(conn, [item_id for item_id, _, _ in rows])
+    return [(item_id, title, summary, carried.get(item_id, ()))
+            for item_id, title, summary in rows]
 
 
 def _sources_by_item(conn: Connection, ids: list[int]) -> dict[int, tuple[str, ...]]:
