@@ -145,8 +145,16 @@ class Tagger:
         if not prepared:
             return []
         found, rule, rule_relevant = self._rule_scores(prepared)
-        given, score, origin, relevant, x = self._given(prepared, rule, rule_relevant)
-        return [self._decide(i, item, found[i], given[i], score[i], origin[i], relevant[i], x)
+        given, score, origin, relevant, model = self._given(prepared, rule, rule_relevant)
+        relevant &= given.any(axis=1)  # an item with no tag is not relevant
+        rows, columns = np.nonzero(given & relevant[:, None])
+        features = self._model_features(rows, columns, model)
+        per_item: list[list] = [[] for _ in prepared]
+        for i, j, value, code, words in zip(rows.tolist(), columns.tolist(),
+                                            score[rows, columns].tolist(),
+                                            origin[rows, columns].tolist(), features):
+            per_item[i].append((j, value, code, words))
+        return [self._decide(item, found[i], per_item[i], bool(relevant[i]))
                 for i, item in enumerate(prepared)]
 
     def _rule_scores(self, prepared):
@@ -167,7 +175,7 @@ class Tagger:
         strength = self._strength(scores)
         given, score, origin = blend_scores(rule, strength, self.blend)
         relevant = rule_relevant | (scores[:, -1] >= self.blend.relevance)
-        return given, score, origin, relevant, (x, scores, strength)
+        return given, score, origin, relevant, (x, strength)
 
     def _strength(self, scores: np.ndarray) -> np.ndarray:
         """Model strength per taxonomy tag (0 for tags the model was not trained on)."""
@@ -178,37 +186,49 @@ class Tagger:
                    for t in self.tag_ids]
         return np.column_stack(columns)
 
-    def _decide(self, i, item, found, given, score, origin, relevant, x) -> TagDecision:
+    def _model_features(self, rows: np.ndarray, columns: np.ndarray, model) -> list:
+        """The model's words for each given tag (row, column) whose model strength is at least
+        0.25 (half its threshold), () for the others: explained in one pass for the batch."""
+        if model is None:
+            return [()] * len(rows)
+        x, strength = model
+        known = {tag: j for j, tag in enumerate(self.model.tag_ids)}
+        model_column = np.array([known.get(tag, -1) for tag in self.tag_ids])[columns]
+        wanted = np.flatnonzero((strength[rows, columns] >= 0.25) & (model_column >= 0))
+        features = [()] * len(rows)
+        for k, words in zip(wanted.tolist(),
+                            self.model.explain_many(x, rows[wanted], model_column[wanted])):
+            features[k] = words
+        return features
+
+    def _decide(self, item, found: RuleEvidence, given: list, relevant: bool) -> TagDecision:
+        """`given`: (column, score, origin code, model words) of each tag the item gets."""
         title, text, source_tags, lang = item
-        relevant = bool(relevant and given.any())
         tags = {}
-        for j in np.flatnonzero(given) if relevant else ():
+        for j, score, code, words in given:
             tag = self.tag_ids[j]
-            why = self._why(found.terms(tag), x, i, j)
-            tags[tag] = TagScore(tag, round(float(score[j]), 4), why, ORIGINS[origin[j] - 1])
+            tags[tag] = TagScore(tag, round(score, 4), _why(found.terms(tag), words),
+                                 ORIGINS[code - 1])
         for tag in dict.fromkeys(source_tags):
             why = "; ".join(filter(None, ["källans tagg", tags[tag].why if tag in tags else ""]))
             tags[tag] = TagScore(tag, 1.0, why, "source")
         ordered = sorted(tags.values(), key=lambda t: (-t.score, self._priority.get(t.id, 9)))
         return TagDecision(relevant, tuple(ordered), lang or self._language(title, text))
 
-    def _why(self, terms, x, row: int, column: int) -> str:
-        """"träffar: <rule terms>; modell: <model features>", the model part where its score
-        is at least half its threshold."""
-        parts = []
-        if terms:
-            parts.append("träffar: " + ", ".join(terms[:5]))
-        tag = self.tag_ids[column]
-        if x is not None and x[2][row, column] >= 0.25 and tag in self.model.tag_ids:
-            features = self.model.explain(x[0], row, self.model.tag_ids.index(tag))
-            if features:
-                parts.append("modell: " + ", ".join(features))
-        return "; ".join(parts)
-
     def _language(self, title: str, text: str) -> str:
         if self.detect_language is None:
             return ""
         return self.detect_language(f"{title}\n{text[:5000]}")
+
+
+def _why(terms: tuple[str, ...], words: tuple[str, ...]) -> str:
+    """"träffar: <rule terms>; modell: <model features>", each part only when it has words."""
+    parts = []
+    if terms:
+        parts.append("träffar: " + ", ".join(terms[:5]))
+    if words:
+        parts.append("modell: " + ", ".join(words))
+    return "; ".join(parts)
 
 
 def _prepare(index: int, item) -> tuple[str, str, tuple[str, ...], str | None]:

@@ -237,25 +237,44 @@ class TagModel:
     def predict(self, titles_and_texts: list[tuple[str, str]]) -> list[dict[str, ModelScore]]:
         """Every tag's score per item; features where the score is at least half the threshold."""
         x, scores = self.score_matrix(titles_and_texts)
-        return [{tag: self._score(x, scores, i, j) for j, tag in enumerate(self.tag_ids)}
-                for i in range(scores.shape[0])]
-
-    def _score(self, x, scores: np.ndarray, row: int, column: int) -> ModelScore:
-        score, threshold = float(scores[row, column]), self._heads.thresholds[column]
-        features = self.explain(x, row, column) if score >= threshold / 2 else ()
-        return ModelScore(score, bool(score >= threshold), features)
+        thresholds = self._heads.thresholds[:-1]
+        rows, columns = np.nonzero(scores[:, :-1] >= thresholds / 2)
+        features = dict(zip(zip(rows.tolist(), columns.tolist()),
+                            self.explain_many(x, rows, columns)))
+        passed = (scores[:, :-1] >= thresholds).tolist()
+        return [{tag: ModelScore(float(scores[i, j]), passed[i][j], features.get((i, j), ()))
+                 for j, tag in enumerate(self.tag_ids)} for i in range(scores.shape[0])]
 
     def explain(self, x, row: int, column: int, top: int = 3) -> tuple[str, ...]:
         """The word features of one item that add most to one tag's score; x holds word
         features only (as `score_matrix` returns them). Common and one- or two-letter words
         explain nothing and are left out."""
-        start, end = x.indptr[row], x.indptr[row + 1]
-        cols = x.indices[start:end]
+        return self.explain_many(x, [row], [column], top)[0]
+
+    def explain_many(self, x, rows, columns, top: int = 3) -> list[tuple[str, ...]]:
+        """`explain` for many (row, column) pairs at once: the products of every pair's word
+        features and weights in one pass, sorted by pair, contribution (descending) and place
+        in the row (so ties keep the row's order)."""
+        rows, columns = np.asarray(rows, np.int64), np.asarray(columns, np.int64)
+        starts, lengths = x.indptr[rows], x.indptr[rows + 1] - x.indptr[rows]
+        pair = np.repeat(np.arange(len(rows)), lengths)
+        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        place = np.repeat(starts, lengths) + np.arange(len(pair)) - first
+        cols = x.indices[place]
         useful = self._explainable[cols]
-        cols = cols[useful]
-        contrib = x.data[start:end][useful] * self._heads.weights[cols, column]
-        best = np.argsort(-contrib, kind="stable")[:top]
-        return tuple(self._features.terms[cols[k]] for k in best if contrib[k] > 0)
+        pair, place, cols = pair[useful], place[useful], cols[useful]
+        contrib = x.data[place] * self._heads.weights[cols, columns[pair]]
+        positive = contrib > 0
+        pair, place, cols, contrib = pair[positive], place[positive], cols[positive], \
+            contrib[positive]
+        order = np.lexsort((place, -contrib, pair))
+        pair, cols = pair[order], cols[order]
+        rank = np.arange(len(pair)) - np.searchsorted(pair, pair)
+        best = rank < top
+        found: list[list[str]] = [[] for _ in range(len(rows))]
+        for k, col in zip(pair[best].tolist(), cols[best].tolist()):
+            found[k].append(self._features.terms[col])
+        return [tuple(terms) for terms in found]
 
     def relevance(self, titles_and_texts: list[tuple[str, str]]) -> list[float]:
         return [float(s) for s in self.score_matrix(titles_and_texts)[1][:, -1]]

@@ -101,6 +101,30 @@ def test_training_is_deterministic():
     assert first.to_bytes() == second.to_bytes()
 
 
+def explained_one_by_one(model, x, row: int, column: int, top: int = 3) -> tuple[str, ...]:
+    """The plain way: one pair, its useful word features sorted by contribution."""
+    start, end = x.indptr[row], x.indptr[row + 1]
+    cols = x.indices[start:end]
+    useful = model._explainable[cols]
+    cols = cols[useful]
+    contrib = x.data[start:end][useful] * model._heads.weights[cols, column]
+    best = np.argsort(-contrib, kind="stable")[:top]
+    return tuple(model._features.terms[cols[k]] for k in best if contrib[k] > 0)
+
+
+def test_features_explained_for_a_batch_are_those_of_each_pair_alone(trained):
+    model, _ = trained
+    items = [(e.title, e.text) for e in synthetic(25, seed=5)] + [("", ""), ("rubrik", "")]
+    x, _ = model.score_matrix(items)
+    pairs = [(row, column) for row in range(len(items)) for column in range(len(TAGS) + 1)]
+    rows, columns = zip(*pairs)
+    for top in (1, 3, 50):
+        expected = [explained_one_by_one(model, x, r, c, top) for r, c in pairs]
+        assert model.explain_many(x, rows, columns, top) == expected
+    assert sum(map(bool, expected)) > len(items)  # most items have words that explain a tag
+    assert model.explain_many(x, [], []) == []
+
+
 def test_bytes_round_trip_predicts_the_same(trained):
     model, _ = trained
     copy = TagModel.from_bytes(model.to_bytes())
