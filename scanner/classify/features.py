@@ -20,6 +20,8 @@ from itertools import compress, repeat
 import numpy as np
 import scipy.sparse as sp
 
+from scanner.classify.text import lowering_table, plain_utf8
+
 MAX_MODEL_CHARS = 20_000
 TITLE_REPEAT = 3
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
@@ -59,12 +61,23 @@ def model_text(title: str, text: str) -> str:
     return (title + " \n ") * TITLE_REPEAT + body
 
 
-_SEP = " SEP "  # upper case: never a token of casefolded text
+_PLAIN_WORDS = lowering_table(lambda c: c.isalnum() or c == "_")
 
 
 def _tokens(docs: list[str]) -> list[str]:
-    """Casefolded word tokens of a batch, documents separated by the token "SEP"."""
-    return word_tokens(_SEP.join(map(str.casefold, docs)))
+    """Casefolded word tokens of a batch, documents separated by the token "SEP" (upper case:
+    never a token of casefolded text), as `_WORD.findall(" SEP ".join(map(str.casefold, docs)))`
+    finds them."""
+    found: list[str] = []
+    for number, doc in enumerate(docs):
+        if number:
+            found.append("SEP")
+        plain = plain_utf8(doc)
+        if plain is None:
+            found += word_tokens(doc.casefold())
+        else:
+            found += plain.translate(_PLAIN_WORDS).decode("utf-8").split()
+    return found
 
 
 def word_tokens(text: str) -> list[str]:

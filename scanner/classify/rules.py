@@ -234,7 +234,7 @@ class RuleMatcher:
         return merged
 
     def _score(self, tag_id: str, units: Units) -> float:
-        evidence = sum(value for value, _ in units.values()) * self._weights[tag_id]
+        evidence = sum([value for value, _ in units.values()]) * self._weights[tag_id]
         return round(1.0 - math.exp(-RATE * evidence), 4)
 
 

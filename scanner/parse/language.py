@@ -9,7 +9,8 @@ function word ("Digital delaktighet", "Meröppna bibliotek"). Only the start of 
 read (`SAMPLE_CHARS`), so a 1 MB text costs the same as a page.
 
 It runs on every item the tagger sees, so the words are split with bytes.translate and
-str.split (the regex only where characters other than letters lie outside ASCII), and only
+str.split — plain Swedish text (ASCII, å ä ö and common punctuation) is casefolded by the same
+translate —, the regex only where characters other than letters lie outside ASCII, and only
 the function words are counted.
 
 Text without letters (empty, digits, punctuation) has no language: `detect_language` returns
@@ -28,6 +29,24 @@ _WORD = re.compile(r"[^\W\d_]+")
 # ASCII bytes that are not letters become spaces; UTF-8 lead/trail bytes stay:
 _LETTERS_ONLY = bytes(b if b >= 128 or chr(b).isalpha() else 32 for b in range(256))
 _NON_ASCII_NON_LETTER = re.compile(r"[^\x00-\x7F](?<![^\W\d_])")
+# Plain text: ASCII, å ä ö Å Ä Ö and these marks (as scanner.classify.text.plain_utf8 has it;
+# stages do not import each other):
+_PLAIN_MARKS = tuple(mark.encode() for mark in "\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026"
+                                               "\u00a0\u00a7\u00ab\u00bb")
+_PLAIN_BYTES = bytes(range(128)) + "åäöÅÄÖ".encode()
+
+
+def _plain_letters_table() -> bytes:
+    """A bytes.translate table for plain text: capitals (ASCII, Å Ä Ö) to lower case, the
+    other ASCII characters that are not letters to spaces."""
+    table = bytearray(b if b >= 128 or chr(b).isalpha() else 32 for b in range(256))
+    table[ord("A"):ord("Z") + 1] = bytes(range(ord("a"), ord("z") + 1))
+    for upper, lower in zip("ÅÄÖ".encode()[1::2], "åäö".encode()[1::2]):  # after the byte C3
+        table[upper] = lower
+    return bytes(table)
+
+
+_PLAIN_LETTERS = _plain_letters_table()
 
 _STOPWORDS = {
     "sv": "och att det som en är av för på med till den har de inte om ett han men var jag sig "
@@ -71,12 +90,12 @@ _EN_ONLY_LETTERS = re.compile(r"w|th|sh|ch|qu")
 
 def detect_language(text: str, default: str = OTHER) -> str:
     """"sv", "en" or "other" for `text`; `default` when it has no letters to judge by."""
-    sample = text[:SAMPLE_CHARS].casefold() if text else ""
-    words = _letter_words(sample)
+    letters = _letters(text[:SAMPLE_CHARS] if text else "")
+    words = letters.split()
     if not words:
         return default
     scores = _stopword_scores(words)
-    _add_letter_evidence(sample, scores)
+    _add_letter_evidence(letters, scores)
     if max(scores.values()) < 1.0:
         _add_ending_evidence(words, scores)
     best = max(scores, key=lambda lang: scores[lang])
@@ -85,13 +104,31 @@ def detect_language(text: str, default: str = OTHER) -> str:
     return best if best in (SWEDISH, ENGLISH) else OTHER
 
 
-def _letter_words(sample: str) -> list[str]:
-    """`_WORD.findall(sample)`: the runs of letters. Characters outside ASCII that are not
-    letters become spaces (a regex that skips ASCII quickly), then bytes.translate does the
-    same for ASCII; what str.split leaves are exactly the runs."""
-    if _NON_ASCII_NON_LETTER.search(sample):
+def _letters(sample: str) -> str:
+    """The casefolded sample with every character that is not a letter as a space: its words
+    are `_WORD.findall(sample.casefold())`, its letters those of the casefolded sample."""
+    plain = _plain_utf8(sample)
+    if plain is not None:
+        return plain.translate(_PLAIN_LETTERS).decode("utf-8")
+    sample = sample.casefold()
+    if _NON_ASCII_NON_LETTER.search(sample):  # a regex that skips ASCII quickly
         sample = _NON_ASCII_NON_LETTER.sub(" ", sample)
-    return sample.encode("utf-8").translate(_LETTERS_ONLY).decode("utf-8").split()
+    return sample.encode("utf-8").translate(_LETTERS_ONLY).decode("utf-8")
+
+
+def _plain_utf8(text: str) -> bytes | None:
+    """UTF-8 of `text` with the plain marks as spaces when all else is ASCII or å ä ö Å Ä Ö."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return None
+    if data.translate(None, _PLAIN_BYTES):
+        for mark in _PLAIN_MARKS:
+            if mark in data:  # a whole UTF-8 sequence: it cannot match inside another one
+                data = data.replace(mark, b" ")
+        if data.translate(None, _PLAIN_BYTES):
+            return None
+    return data
 
 
 def _stopword_scores(words: list[str]) -> dict[str, float]:

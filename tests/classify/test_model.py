@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from scanner.classify.features import (
-    _WORD, TextFeatures, clean_text, l2_normalized, model_text, word_tokens,
+    _WORD, TextFeatures, _tokens, clean_text, l2_normalized, model_text, word_tokens,
 )
 from scanner.classify.labels import LabelledText
 from scanner.classify.model import MAGIC, ModelFormatError, TagModel, best_threshold, grouped_folds
@@ -204,6 +204,18 @@ def test_word_tokens_are_those_of_the_regex_in_random_unicode():
         sample = "".join(rng.choice(alphabet) if rng.random() < 0.4 else rng.choice("ab åö1_ -")
                          for _ in range(rng.randint(0, 30)))
         assert word_tokens(sample) == _WORD.findall(sample), repr(sample)
+
+
+def test_batch_tokens_are_those_of_the_regex_over_the_joined_documents():
+    rng = random.Random(12)
+    plain = list("abXYZSEP 019.,-:;'_<&\n") + list("åäöÅÄÖ") + list("–—‘’“”•…\u00a0§«»")
+    anything = [chr(c) for c in range(0x3000)] + ["\ud800", "\U0001f600", "\u0307"]
+    for alphabet in (plain, plain + anything):
+        for _ in range(2000):
+            docs = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+                    for _ in range(rng.randint(0, 4))]
+            expected = _WORD.findall(" SEP ".join(map(str.casefold, docs)))
+            assert _tokens(docs) == expected, repr(docs)
 
 
 def test_char_features_see_compound_words_and_unseen_words():

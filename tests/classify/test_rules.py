@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+import random
 from pathlib import Path
 from textwrap import dedent
 
@@ -11,7 +11,7 @@ import pytest
 
 from scanner.classify.rules import THRESHOLD, RuleHit, RuleMatcher
 from scanner.classify.taxonomy import load_taxonomy, parse_taxonomy_text
-from scanner.classify.text import fold, parse_keyword, stem, tokens
+from scanner.classify.text import _TOKEN, PLAIN_MARKS, fold, parse_keyword, stem, tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELLED = ROOT.parent / "shared" / "data" / "labelled.jsonl"
@@ -87,6 +87,25 @@ def test_tokens_split_on_punctuation_like_swedish_writing_does():
     assert tokens("snake_case och\u00a0nbsp") == ["snake", "case", "och", "nbsp"]
     assert tokens("☺ bok ☺") == ["bok"]
     assert tokens("") == []
+
+
+@pytest.mark.parametrize("text", [
+    "Läs – mer ”här” • 10 § «citat» …\u00a0slut", "ÅRETS BOK är Äntligen Örebros",
+    "Café Sápmi naïve", "Bøker på Ærø", "Straße", "av\u00adstav\u00adning", "x² ⓫ ſ İ",
+    "lone \ud800 surrogate", "tabs\tand\nlines, KB:s 2024-rapport",
+])
+def test_tokens_are_the_runs_of_letters_and_digits_of_the_folded_text(text):
+    assert tokens(text) == _TOKEN.findall(fold(text))
+
+
+def test_tokens_of_random_text_are_those_of_the_regex():
+    rng = random.Random(8)
+    plain = list("abXYZ 019.,-:;'_<&\n") + list("åäöÅÄÖ") + list(PLAIN_MARKS)
+    anything = [chr(c) for c in range(0x3000)] + ["\ud800", "\U0001f600", "\u0307"]
+    for alphabet in (plain, plain + list("éüæøß\u00ad"), plain + anything):
+        for _ in range(3000):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+            assert tokens(text) == _TOKEN.findall(fold(text)), repr(text)
 
 
 def test_snowball_stems_swedish_inflections():
@@ -270,13 +289,11 @@ def test_html_looking_text_is_read_as_text(matcher):
     assert matcher.relevance("", text) == ("*bibliotek*",)
 
 
-def test_a_megabyte_of_text_is_fast_and_counts_less_per_mention(matcher):
+def test_a_mention_in_a_megabyte_of_text_counts_less(matcher):
     filler = "Vi ses på torsdag när kören övar i församlingshemmet. " * 20_000
     big = "Nedläggning av biblioteket diskuteras. " + filler
     assert len(big) > 1_000_000
-    start = time.perf_counter()
     hits = matcher.match("", big)
-    assert time.perf_counter() - start < 5
     assert hits["styrning"].score < matcher.match("", "Nedläggning av biblioteket.")[
         "styrning"].score
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from scanner.parse.language import _WORD, SAMPLE_CHARS, _letter_words, detect_language
+from scanner.parse.language import _WORD, SAMPLE_CHARS, _letters, detect_language
 
 
 @pytest.mark.parametrize("text", [
@@ -86,20 +86,27 @@ def test_a_long_text_is_judged_by_its_start():
     "", "   ", "bibliotek", "Läs – mer”om§böcker…", "e-böcker, KB:s 2024-rapport",
     "m² ½ Ⅻ x²y", "İstanbul straße", "ett\u00a0två\u2009tre\u2028fyra", "a_b__c9d",
     "bøker på ærø", "\ud800lone\udfffsurrogates", "emoji😀mitt i", "٣ arabiska ٣siffror",
-    "combining e\u0301 accent", "日本語のテキスト", "\x85nel\x0bvt",
+    "combining e\u0301 accent", "日本語のテキスト", "\x85nel\x0bvt", "ÅÄÖ åäö ÆØ æø ß ü",
+    "Läs – mer ”här” • 10 § «citat» …\u00a0slut", "Är DU klar? Ökad läsning – ÅRETS bok",
 ])
-def test_words_are_the_runs_of_letters(text):
-    for sample in (text, text.casefold()):
-        assert _letter_words(sample) == _WORD.findall(sample)
+def test_words_and_letters_are_those_of_the_casefolded_sample(text):
+    assert_like_the_regex(text)
 
 
-def test_words_are_the_runs_of_letters_in_random_unicode():
+def assert_like_the_regex(sample: str) -> None:
+    letters, casefolded = _letters(sample), sample.casefold()
+    assert letters.split() == _WORD.findall(casefolded), repr(sample)
+    assert [letters.count(c) for c in "æøäöåüß"] == [casefolded.count(c) for c in "æøäöåüß"]
+
+
+def test_words_and_letters_are_those_of_the_regex_in_random_text():
     rng = random.Random(5)
-    alphabet = [chr(c) for c in range(0x3000)] + ["\ud800", "\U0001f600", "\u0307"]
-    for _ in range(3000):
-        sample = "".join(rng.choice(alphabet) if rng.random() < 0.4 else rng.choice("ab åö1_ -")
-                         for _ in range(rng.randint(0, 30)))
-        assert _letter_words(sample) == _WORD.findall(sample), repr(sample)
+    plain = list("abXYZ 019.,-:;'_<&\n") + list("åäöÅÄÖ") + list("–—‘’“”•…\u00a0§«»")
+    anything = [chr(c) for c in range(0x3000)] + ["\ud800", "\U0001f600", "\u0307"]
+    for alphabet in (plain, plain + anything):
+        for _ in range(3000):
+            assert_like_the_regex("".join(rng.choice(alphabet)
+                                          for _ in range(rng.randint(0, 30))))
 
 
 def test_html_and_urls_do_not_confuse_it():
