@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent import futures
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("scanner")
 QUIET_GROUP = 200
+PARSE_AHEAD = 3  # bodies per parse worker handed out ahead of storing
 PARSE_SOURCES_PER_WORKER = 8  # below this many sources per worker, parsing in-process wins
 
 
@@ -117,7 +120,8 @@ class ScanCycle:
                  on_result: Callable[[SourceScanResult], None] | None = None):
         self.store, self.settings, self.sources, self.states = store, settings, sources, states
         self.now, self.parser, self.on_result = now, parser, on_result
-        self.pending: list[Pending] = []
+        self.pending: list[Pending] = []  # handed to the parser, not stored yet
+        self.unparsed: deque[tuple[Source, FetchResult]] = deque()  # bodies waiting for it
         self.quiet: list[tuple[Source, FetchResult]] = []
         self.results: list[SourceScanResult] = []
         self.page_texts: dict[str, str | None] = {}  # kind page: the text to remember
@@ -127,9 +131,7 @@ class ScanCycle:
         """Called as each fetch finishes (inside the event loop): queue parsing, store what's done."""
         source = self.sources[fetched.source_id]
         if fetched.outcome == "ok":
-            parsing = self.parser.submit(source, fetched.body or b"", fetched.headers,
-                                         fetched.final_url or source.url, fetched.fetched_at)
-            self.pending.append(Pending(source, replace(fetched, body=None), parsing))
+            self.unparsed.append((source, fetched))
         else:
             self.quiet.append((source, fetched))
         self._store_parsed(wait=False)
@@ -153,19 +155,35 @@ class ScanCycle:
         self._store_parsed(wait=False)
 
     def finish(self) -> list[SourceScanResult]:
-        self._store_parsed(wait=True)
+        while self.pending or self.unparsed:
+            self._store_parsed(wait=True)
         self._store_quiet()
         return self.results
 
+    def _hand_out(self) -> None:
+        """Give the parser bodies while fewer than PARSE_AHEAD per worker are parsed and not
+        stored: parsed items take several times the memory of their body, so they must not
+        pile up when storing is the slower side."""
+        while self.unparsed and len(self.pending) < PARSE_AHEAD * self.parser.workers:
+            source, fetched = self.unparsed.popleft()
+            parsing = self.parser.submit(source, fetched.body or b"", fetched.headers,
+                                         fetched.final_url or source.url, fetched.fetched_at)
+            self.pending.append(Pending(source, replace(fetched, body=None), parsing))
+
     def _store_parsed(self, wait: bool) -> None:
+        """Store what is parsed (with `wait`, once something is), then hand out more."""
+        self._hand_out()
+        if wait and self.pending:
+            futures.wait([p.prepared for p in self.pending], return_when=futures.FIRST_COMPLETED)
         still = []
         for pending in self.pending:
-            if wait or pending.prepared.done():
+            if pending.prepared.done():
                 self._report(self._safely(pending.source, pending.fetched, self._store_one,
                                           pending))
             else:
                 still.append(pending)
         self.pending = still
+        self._hand_out()
 
     def _store_one(self, pending: Pending) -> SourceScanResult | None:
         source, fetched = pending.source, pending.fetched
