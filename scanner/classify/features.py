@@ -121,7 +121,7 @@ def _gram_matrix(words: list[str], index: dict) -> sp.csr_matrix:
 
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     counts = counts.tocsr()
-    weighted = (1.0 + np.log(counts.data.astype(np.float32, copy=False))) * idf[counts.indices]
+    weighted = (1.0 + np.log(counts.data.astype(np.float32, copy=False))) * idf.take(counts.indices)
     return l2_normalized(sp.csr_matrix((weighted, counts.indices, counts.indptr),
                                        shape=counts.shape))
 
