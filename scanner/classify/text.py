@@ -69,9 +69,10 @@ def plain_utf8(text: str) -> bytes | None:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates
         return None
-    if data.translate(None, _PLAIN_BYTES):
+    rest = data.translate(None, _PLAIN_BYTES)  # a mark's bytes all stay here, in a row
+    if rest:
         for mark in _MARK_BYTES:
-            if mark in data:  # a whole UTF-8 sequence: it cannot match inside another one
+            if mark in rest:  # a whole UTF-8 sequence: it cannot match inside another one
                 data = data.replace(mark, b" ")
         if data.translate(None, _PLAIN_BYTES):
             return None
