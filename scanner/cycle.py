@@ -173,7 +173,7 @@ class ScanCycle:
     def _store_parsed(self, wait: bool) -> None:
         """Store what is parsed (with `wait`, once something is), then hand out more."""
         self._hand_out()
-        if wait and self.pending:
+        if wait and self.pending and not self.parser.parse_one_waiting():
             futures.wait([p.prepared for p in self.pending], return_when=futures.FIRST_COMPLETED)
         still = []
         for pending in self.pending:
@@ -309,7 +309,8 @@ class ParsePool:
     """Parses and tags feed bodies: in worker processes when the cycle is big enough to gain
     from them, else in this process. Workers start (from a thread, so the fetch loop never
     waits) when the first body arrives: a cycle of 304s and failures starts none. Bodies that
-    arrive while they start wait in a queue."""
+    arrive while they start wait in a queue, which this process works on meanwhile
+    (parse_one_waiting)."""
 
     def __init__(self, settings: Settings, sources: int, tagger: TaggerSpec | None):
         self.workers = min(settings.parse_workers, max(1, sources // PARSE_SOURCES_PER_WORKER))
@@ -324,7 +325,7 @@ class ParsePool:
 
     def submit(self, *arguments) -> Future:
         if self.workers < 2:
-            return _done(prepare, arguments)
+            return _settled(Future(), arguments)
         with self._lock:
             if self.executor is not None:
                 return self.executor.submit(prepare, *arguments)
@@ -335,6 +336,16 @@ class ParsePool:
                 self._starter.start()
             self._queued.append((waiting, arguments))
             return waiting
+
+    def parse_one_waiting(self) -> bool:
+        """Parse, in this process, a body that waits for the workers to start (so nothing
+        idles while they do); False when none waits."""
+        with self._lock:
+            if not self._queued:
+                return False
+            waiting, arguments = self._queued.pop(0)
+        _settled(waiting, arguments)
+        return True
 
     def _start_workers(self) -> None:
         try:
@@ -362,10 +373,13 @@ class ParsePool:
             self.executor.shutdown(cancel_futures=True)
 
 
-def _done(function, arguments) -> Future:
-    done: Future = Future()
-    done.set_result(function(*arguments))
-    return done
+def _settled(future: Future, arguments: tuple) -> Future:
+    """`future` settled with prepare(*arguments), in this process."""
+    try:
+        future.set_result(prepare(*arguments))
+    except Exception as exc:  # noqa: BLE001 - the source fails, reported like a worker's crash
+        future.set_exception(exc)
+    return future
 
 
 def _forward(source: Future, target: Future) -> None:

@@ -53,3 +53,16 @@ def test_workers_start_with_the_first_body_and_bodies_that_wait_are_parsed(tmp_p
     titles = [[item.title for item in p.items] for p in prepared + [later]]
     assert titles[0] == [f"Nyhet 0-{i}: läsfrämjande i Åsele" for i in range(3)]
     assert titles[5][2] == "Nyhet 9-2: läsfrämjande i Åsele"
+
+
+def test_this_process_parses_bodies_while_the_workers_start(tmp_path):
+    settings = Settings(config_dir=tmp_path, parse_workers=2)
+    source = Source(id="bibliotek", name="Bibliotek", url="https://bibliotek.example.se/rss")
+    with ParsePool(settings, 20, None) as pool:
+        assert not pool.parse_one_waiting()  # nothing waits
+        waiting = [pool.submit(source, rss(n), {}, source.url, NOW) for n in range(3)]
+        # starting the workers takes seconds (a fork server, imports): the first body waits
+        assert pool.parse_one_waiting() and waiting[0].done()
+        prepared = [future.result(timeout=120) for future in waiting]
+    assert [p.items[0].title for p in prepared] == [
+        f"Nyhet {n}-0: läsfrämjande i Åsele" for n in range(3)]
