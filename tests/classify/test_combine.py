@@ -1,5 +1,6 @@
 """Tagger: rules alone, rules plus model, why strings, source tags, awkward input."""
 
+import gc
 import random
 from datetime import datetime, timezone
 
@@ -11,6 +12,7 @@ from scanner.classify.combine import (
     Tagger,
     TaggingError,
     blend_scores,
+    cyclic_gc_paused,
     fit_blend,
     fit_tagger,
     model_strength,
@@ -177,6 +179,33 @@ def test_language_comes_from_the_item_or_the_injected_detector(taxonomy, rules):
     detector = Tagger(taxonomy, rules, detect_language=lambda text: "en")
     assert detector.tag("Libraries", "Reading").lang == "en"
     assert Tagger(taxonomy, rules).tag("Rubrik", "Text").lang == ""
+
+
+def test_no_cyclic_collection_runs_while_a_batch_is_tagged(tagger, taxonomy, rules):
+    seen = []
+    spy = Tagger(taxonomy, rules, tagger.model,
+                 detect_language=lambda text: seen.append(gc.isenabled()) or "sv")
+    assert gc.isenabled()
+    assert len(spy.tag_many([(e.title, e.text, ()) for e in synthetic(5, seed=3)])) == 5
+    assert seen == [False] * 5 and gc.isenabled()
+    with pytest.raises(TaggingError):
+        spy.tag_many([("Rubrik", "Text", ()), 42])
+    assert gc.isenabled()
+
+
+def test_gc_pauses_nest_and_leave_a_disabled_collector_disabled():
+    with cyclic_gc_paused():
+        with cyclic_gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_model_strength_puts_each_threshold_at_one_half():
