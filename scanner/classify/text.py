@@ -39,12 +39,14 @@ _SPECIAL = re.compile("[" + _PUNCTUATION + "".join(_FOLD_MAP) + "]")
 _TOKEN = re.compile(r"[^\W_]+")
 # ASCII bytes that are not letters or digits become spaces; UTF-8 lead/trail bytes stay:
 _SEPARATE = bytes(b if b >= 128 or chr(b).isalnum() else 32 for b in range(256))
-# Most Swedish text is ASCII, å ä ö and a few punctuation marks. Such text is NFC already and
-# folds like ASCII (only Å Ä Ö need lower-casing besides), so one bytes.translate of its UTF-8
-# does the work of NFC, casefold, fold and splitting (see `plain_utf8`).
+# Most Swedish text is ASCII, å ä ö (an é at times) and a few punctuation marks. Such text is
+# NFC already and casefolds like ASCII (Å Ä Ö É need lower-casing besides), so one
+# bytes.translate of its UTF-8 does the work of NFC, casefold and splitting (see `plain_utf8`).
 PLAIN_MARKS = "\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u00a0\u00a7\u00ab\u00bb"
+PLAIN_LETTERS = "åäöéÅÄÖÉ"
 _MARK_BYTES = tuple(mark.encode() for mark in PLAIN_MARKS)
-_PLAIN_BYTES = bytes(range(128)) + "åäöÅÄÖ".encode()
+_PLAIN_BYTES = bytes(range(128)) + PLAIN_LETTERS.encode()
+_E_ACUTE = ("é".encode(), "É".encode())  # the one plain letter that folds (to e)
 _PIECE = re.compile(r"\*?[^\W_]+\*?|\*+")  # a keyword's words, `*` kept on its word
 _INNER_STAR = re.compile(r"[^\W_]\*+[^\W_]")
 _STEMMER = snowballstemmer.stemmer("swedish")
@@ -64,7 +66,7 @@ def _fold_char(match: re.Match[str]) -> str:
 
 def plain_utf8(text: str) -> bytes | None:
     """The UTF-8 of `text` with the marks of PLAIN_MARKS as spaces, when every other character
-    is ASCII or one of å ä ö Å Ä Ö; None for any other text."""
+    is ASCII or one of PLAIN_LETTERS; None for any other text."""
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates
@@ -80,12 +82,12 @@ def plain_utf8(text: str) -> bytes | None:
 
 
 def lowering_table(is_word_character) -> bytes:
-    """A bytes.translate table for `plain_utf8` output: ASCII capitals and Å Ä Ö to lower case,
-    the other ASCII characters that are not word characters to spaces."""
+    """A bytes.translate table for `plain_utf8` output: ASCII capitals and Å Ä Ö É to lower
+    case, the other ASCII characters that are not word characters to spaces."""
     table = bytearray(b if b >= 128 or is_word_character(chr(b)) else 32 for b in range(256))
     for upper, lower in zip(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"):
         table[upper] = lower
-    for upper, lower in zip("ÅÄÖ".encode()[1::2], "åäö".encode()[1::2]):  # after the byte C3
+    for upper, lower in zip("ÅÄÖÉ".encode()[1::2], "åäöé".encode()[1::2]):  # after the byte C3
         table[upper] = lower
     return bytes(table)
 
@@ -103,6 +105,9 @@ def tokens(text: str) -> list[str]:
     """
     plain = plain_utf8(text)
     if plain is not None:
+        for e_acute in _E_ACUTE:
+            if e_acute in plain:
+                plain = plain.replace(e_acute, b"e")
         return plain.translate(_PLAIN_SEPARATE).decode("utf-8").split()
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)

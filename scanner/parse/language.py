@@ -29,19 +29,19 @@ _WORD = re.compile(r"[^\W\d_]+")
 # ASCII bytes that are not letters become spaces; UTF-8 lead/trail bytes stay:
 _LETTERS_ONLY = bytes(b if b >= 128 or chr(b).isalpha() else 32 for b in range(256))
 _NON_ASCII_NON_LETTER = re.compile(r"[^\x00-\x7F](?<![^\W\d_])")
-# Plain text: ASCII, å ä ö Å Ä Ö and these marks (as scanner.classify.text.plain_utf8 has it;
-# stages do not import each other):
+# Plain text: ASCII, å ä ö é Å Ä Ö É and these marks (as scanner.classify.text.plain_utf8 has
+# it; stages do not import each other):
 _PLAIN_MARKS = tuple(mark.encode() for mark in "\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026"
                                                "\u00a0\u00a7\u00ab\u00bb")
-_PLAIN_BYTES = bytes(range(128)) + "åäöÅÄÖ".encode()
+_PLAIN_BYTES = bytes(range(128)) + "åäöéÅÄÖÉ".encode()
 
 
 def _plain_letters_table() -> bytes:
-    """A bytes.translate table for plain text: capitals (ASCII, Å Ä Ö) to lower case, the
+    """A bytes.translate table for plain text: capitals (ASCII, Å Ä Ö É) to lower case, the
     other ASCII characters that are not letters to spaces."""
     table = bytearray(b if b >= 128 or chr(b).isalpha() else 32 for b in range(256))
     table[ord("A"):ord("Z") + 1] = bytes(range(ord("a"), ord("z") + 1))
-    for upper, lower in zip("ÅÄÖ".encode()[1::2], "åäö".encode()[1::2]):  # after the byte C3
+    for upper, lower in zip("ÅÄÖÉ".encode()[1::2], "åäöé".encode()[1::2]):  # after the byte C3
         table[upper] = lower
     return bytes(table)
 
@@ -117,7 +117,7 @@ def _letters(sample: str) -> str:
 
 
 def _plain_utf8(text: str) -> bytes | None:
-    """UTF-8 of `text` with the plain marks as spaces when all else is ASCII or å ä ö Å Ä Ö."""
+    """UTF-8 of `text` with the plain marks as spaces when all else is ASCII or å ä ö é Å Ä Ö É."""
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates
