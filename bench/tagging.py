@@ -6,22 +6,24 @@ Usage (from the repository root):
 
 Generates N items of about 1,000 characters from the words of the bundled examples (seeded, so
 every run tags the same text), trains the model on the bundled examples, then tags all items in
-batches with: the Tagger (rules + model, the production path, `why` strings included), the rules
-alone, the TagModel alone, and the peer — a plain scikit-learn pipeline (TfidfVectorizer word
-1-2-grams + char_wb 3-5-grams, one LogisticRegression per tag) predicting the same items.
-The Tagger is also run in --workers processes (default 2: the scan cycle tags in its parse
-workers), each with a tagger built from the model's bytes. Every engine starts cold (fresh rule
-caches). Rates are per wall second and per CPU second of this process (steadier when other work
-shares the machine). Target: the Tagger at >= 2,000 items/s on this 2-core machine.
+batches with: the Tagger as a scan builds it (`TaggerSpec.build` from the model's bytes: rules +
+model, `why` strings and language detection included), the same without language detection,
+the rules alone, the TagModel alone, and the peer — a plain scikit-learn pipeline
+(TfidfVectorizer word 1-2-grams + char_wb 3-5-grams, one LogisticRegression per tag) predicting
+the same items. The Tagger is also run in --workers processes (default 2: the scan cycle tags
+in its parse workers); they report their memory and whether scikit-learn was imported (it must
+not be: only training needs it). Every engine starts cold (fresh rule caches). Rates are per
+wall second and per CPU second of this process (steadier when other work shares the machine).
+Target: the Tagger at >= 2,000 items/s in one process on this 2-core machine.
 
-Last run (2 cores, 10,000 items, batches of 1,000): Tagger 1,707 items/s in one process and
-2,858 in 2 processes; rules alone 3,363; TagModel alone 3,300; scikit-learn peer 426.
+Last run: see bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import sys
 import time
@@ -30,16 +32,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import make_pipeline, make_union
 
 from scanner.classify.combine import Tagger, fit_tagger
 from scanner.classify.labels import bundled_examples
-from scanner.classify.model import TagModel
 from scanner.classify.rules import RuleMatcher
 from scanner.classify.taxonomy import load_taxonomy
+from scanner.classify.text import stem
+from scanner.tagging import TaggerSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +59,9 @@ def generate(examples, count: int, chars: int, seed: int = 1) -> list[tuple[str,
 
 def timed(label: str, run, items, batch: int) -> float:
     """Items per second of wall time, and per second of this process's CPU time (the machine
-    may be shared; CPU time is what the work itself costs)."""
+    may be shared; CPU time is what the work itself costs). The stems remembered by an earlier
+    engine are forgotten first: every engine starts cold."""
+    stem.cache_clear()
     started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(items), batch):
         run(items[start:start + batch])
@@ -73,30 +74,48 @@ def timed(label: str, run, items, batch: int) -> float:
 _WORKER: Tagger | None = None
 
 
-def _start_worker(taxonomy_path: str, model: bytes) -> None:
+def _start_worker(spec: TaggerSpec) -> None:
     global _WORKER
-    taxonomy = load_taxonomy(taxonomy_path)
-    _WORKER = Tagger(taxonomy, RuleMatcher(taxonomy), TagModel.from_bytes(model))
+    _WORKER = spec.build()
 
 
 def _tag_in_worker(batch):
     return _WORKER.tag_many(batch)
 
 
-def in_processes(items, batch: int, workers: int, model: bytes) -> None:
+def _worker_memory(_) -> tuple[int, float, bool]:
+    """(pid, resident MB, whether scikit-learn is imported) of the worker running this."""
+    time.sleep(0.2)  # so that each worker takes one
+    status = Path("/proc/self/status").read_text()
+    rss_kb = next(int(line.split()[1]) for line in status.splitlines()
+                  if line.startswith("VmRSS:"))
+    return os.getpid(), rss_kb / 1024, "sklearn" in sys.modules
+
+
+def in_processes(items, batch: int, workers: int, spec: TaggerSpec) -> None:
     """Tag every batch in `workers` processes, as the scan cycle's parse workers do."""
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(str(ROOT / "taxonomy.yaml"), model)) as pool:
+                             initargs=(spec,)) as pool:
         list(pool.map(_tag_in_worker, [items[:1]] * workers))  # start every worker first
         started = time.perf_counter()
         done = sum(map(len, pool.map(_tag_in_worker, [items[s:s + batch] for s in
                                                      range(0, len(items), batch)])))
         rate = done / (time.perf_counter() - started)
+        memory = dict((pid, (mb, sklearn)) for pid, mb, sklearn in
+                      pool.map(_worker_memory, range(workers)))
     print(f"{f'scanner Tagger in {workers} processes':<44}{rate:>10,.0f}{'-':>12}")
+    for pid, (mb, sklearn) in sorted(memory.items()):
+        print(f"  worker {pid}: {mb:.0f} MB resident after tagging, scikit-learn "
+              f"{'imported' if sklearn else 'not imported'}")
 
 
 def sklearn_peer(examples, tag_ids):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline, make_union
+
     features = make_union(
         TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2))
@@ -127,10 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     items = generate(examples, args.items, args.chars)
     print(f"{'engine':<44}{'items/s':>10}{'items/cpu-s':>12}")
     pairs = [(title, text) for title, text, _ in items]
-    fresh = Tagger(taxonomy, RuleMatcher(taxonomy), tagger.model)
-    timed("scanner Tagger (rules + model, with why)", fresh.tag_many, items, args.batch)
+    spec = TaggerSpec(str(ROOT / "taxonomy.yaml"), tagger.model.to_bytes(), "bench")
+    spec.build().tag_many(items[:args.batch])  # the process warms up once, not the first engine
+    timed("scanner Tagger (as a scan builds it)", spec.build().tag_many, items, args.batch)
+    no_language = Tagger(taxonomy, RuleMatcher(taxonomy), tagger.model)
+    timed("  the same without language detection", no_language.tag_many, items, args.batch)
     rules = Tagger(taxonomy, RuleMatcher(taxonomy), None)
-    in_processes(items, args.batch, args.workers, tagger.model.to_bytes())
+    in_processes(items, args.batch, args.workers, spec)
     timed("scanner rules alone", rules.tag_many, items, args.batch)
     timed("scanner TagModel alone (predict)", tagger.model.predict, pairs, args.batch)
     peer = sklearn_peer(examples, tagger.tag_ids)
