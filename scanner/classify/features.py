@@ -148,6 +148,37 @@ def _idf(counts: sp.csr_matrix, keep_min: int) -> tuple[np.ndarray, np.ndarray]:
     return keep, idf.astype(np.float32)
 
 
+class _GrowingRows:
+    """The arrays of a CSR matrix that gains rows at the end, with room to spare (doubled when
+    full): learning a few words per batch costs those words, not a copy of every row learnt
+    before. `append` returns the whole matrix, a view of the arrays."""
+
+    def __init__(self, matrix: sp.csr_matrix):
+        self.rows, self.nnz, self.columns = matrix.shape[0], matrix.nnz, matrix.shape[1]
+        self.indptr = _room(matrix.indptr[:self.rows + 1], self.rows + 1)
+        self.indices = _room(matrix.indices[:self.nnz], self.nnz)
+        self.data = _room(matrix.data[:self.nnz], self.nnz)
+
+    def append(self, rows: sp.csr_matrix) -> sp.csr_matrix:
+        end, last = self.nnz + rows.nnz, self.rows + rows.shape[0]
+        self.indices, self.data = _room(self.indices, end), _room(self.data, end)
+        self.indptr = _room(self.indptr, last + 1)
+        self.indices[self.nnz:end], self.data[self.nnz:end] = rows.indices, rows.data
+        self.indptr[self.rows + 1:last + 1] = rows.indptr[1:] + self.nnz
+        self.rows, self.nnz = last, end
+        return sp.csr_matrix((self.data[:end], self.indices[:end], self.indptr[:last + 1]),
+                             shape=(last, self.columns))
+
+
+def _room(values: np.ndarray, needed: int) -> np.ndarray:
+    """`values`, or a copy of them with room for `needed` and as many again."""
+    if needed < len(values):
+        return values
+    spare = np.empty(max(2 * needed, 16), values.dtype)
+    spare[:len(values)] = values
+    return spare
+
+
 class TextFeatures:
     """Word (1-2-gram) and char_wb (3-5-gram) sublinear TF-IDF, each block L2-normalised.
 
@@ -157,6 +188,7 @@ class TextFeatures:
     def __init__(self, min_df: int = 2, char_weight: float = 1.0, max_words: int = 300_000):
         self.min_df, self.char_weight, self.max_words = min_df, char_weight, max_words
         self._lock = threading.Lock()  # the remembered words grow while transforming
+        self._grown: _GrowingRows | None = None  # _w's arrays once words are learnt
 
     def fit(self, docs: list[str]) -> TextFeatures:
         tokens = _tokens(docs)
@@ -201,9 +233,12 @@ class TextFeatures:
         fitted = len(self.words) + 1  # the training words and "SEP"
         if len(self._rows) + len(new) > self.max_words and len(self._rows) > fitted:
             self._rows, self._w = {**self.words, "SEP": len(self.words)}, self._w[:fitted]
+            self._grown = None
             return self._token_ids(tokens)
         self._rows.update(zip(new, range(len(self._rows), len(self._rows) + len(new))))
-        self._w = sp.vstack([self._w, _gram_matrix(new, self.grams)], format="csr")
+        if self._grown is None:
+            self._grown = _GrowingRows(self._w)
+        self._w = self._grown.append(_gram_matrix(new, self.grams))
         ids[unseen] = self._lookup(list(compress(tokens, unseen)))
         return ids
 
@@ -241,10 +276,10 @@ class TextFeatures:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_rows"], state["_w"] = None, self._w[: len(self.words) + 1]
-        del state["_lock"]
+        del state["_lock"], state["_grown"]
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._rows = {**self.words, "SEP": len(self.words)}
-        self._lock = threading.Lock()
+        self._lock, self._grown = threading.Lock(), None

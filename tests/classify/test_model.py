@@ -1,6 +1,7 @@
 """TagModel: features, training on a small synthetic set, thresholds, bytes round trip."""
 
 import json
+import pickle
 import random
 from datetime import datetime, timezone
 
@@ -11,7 +12,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from scanner.classify.features import (
-    _WORD, TextFeatures, _tokens, clean_text, l2_normalized, model_text, word_tokens,
+    _WORD, TextFeatures, _gram_matrix, _tokens, clean_text, l2_normalized, model_text,
+    word_tokens,
 )
 from scanner.classify.labels import LabelledText
 from scanner.classify.model import MAGIC, ModelFormatError, TagModel, best_threshold, grouped_folds
@@ -251,3 +253,24 @@ def test_remembered_words_are_bounded_and_change_nothing():
     assert len(bounded._rows) <= len(bounded.words) + 1 + 10
     again = TextFeatures(min_df=1).fit(docs).transform(fresh).toarray()
     assert np.allclose(first, again) and np.allclose(bounded.transform(fresh).toarray(), again)
+
+
+def test_words_learnt_batch_by_batch_keep_their_own_gram_rows():
+    features = TextFeatures(min_df=1).fit(["läsfrämjande insatser i kommunen",
+                                           "digital delaktighet för alla"])
+    rng = random.Random(4)
+    letters = "abcdefghijklmnopqrstuvwxyzåäö"
+    for size in (1, 3, 40, 2, 200, 7):
+        features.transform([" ".join("".join(rng.choice(letters) for _ in range(6))
+                                     for _ in range(size)) + " läsfrämjandet"])
+    by_row = sorted(features._rows, key=features._rows.get)
+    assert len(by_row) > len(features.words) + 250 and by_row[len(features.words)] == "SEP"
+    expected = _gram_matrix([word if word != "SEP" else "" for word in by_row], features.grams)
+    grown = features._w
+    assert grown.shape == expected.shape and np.array_equal(grown.indptr, expected.indptr)
+    assert np.array_equal(grown.indices, expected.indices)
+    assert np.array_equal(grown.data, expected.data)
+    restored = pickle.loads(pickle.dumps(features))  # keeps the fitted rows only
+    assert restored._w.shape[0] == len(features.words) + 1
+    docs = ["läsfrämjande och digital delaktighet", "okända ord här"]
+    assert np.allclose(restored.transform(docs).toarray(), features.transform(docs).toarray())
