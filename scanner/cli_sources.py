@@ -85,7 +85,7 @@ def sources_import(config_dir, file, write):
 
 def _known_tags(config_dir: Path) -> set[str] | None:
     """The taxonomy's tag ids (folders named after one become tags); None when unreadable."""
-    from scanner.classify.taxonomy import load_taxonomy  # loads scikit-learn: only when needed
+    from scanner.classify.taxonomy import load_taxonomy  # the classify stage: only when needed
     from scanner.tagging import taxonomy_path
 
     try:

@@ -65,7 +65,7 @@ def worker_pool(workers: int, spec: TaggerSpec | None) -> ProcessPoolExecutor:
     WAL under the parent's feet."""
     context = multiprocessing.get_context("forkserver")
     # Imported once in the fork server, so each worker starts warm instead of importing
-    # scikit-learn (seconds) while the parent waits to hand it its work.
+    # numpy, scipy and the parsers (about a second) while the parent waits to hand it work.
     context.set_forkserver_preload(["__main__", "scanner.cycle", "scanner.tagging"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=use_tagger,
                                initargs=(spec,))
@@ -103,7 +103,7 @@ def prepare_parsed(source: Source, parsed: ParseResult, fetched_at: datetime) ->
 def _tagged(batch: list[Item]) -> tuple[list[Item], tuple[str, ...]]:
     if _TAGGER_SPEC is None or not batch:
         return batch, ()
-    from scanner.tagging import build_tagger, tag_items  # scikit-learn loads only when tagging
+    from scanner.tagging import build_tagger, tag_items  # numpy and scipy: only when tagging
     try:
         return tag_items(build_tagger(_TAGGER_SPEC), _TAGGER_SPEC.version, batch), ()
     except Exception as exc:  # nothing half-tagged: the batch is stored untagged
