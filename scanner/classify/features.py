@@ -20,7 +20,8 @@ from itertools import compress, repeat
 import numpy as np
 import scipy.sparse as sp
 
-from scanner.classify.text import lowering_table, plain_utf8
+from scanner.classify.text import lowering_table
+from scanner.plaintext import plain_utf8
 
 MAX_MODEL_CHARS = 20_000
 TITLE_REPEAT = 3

@@ -21,6 +21,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from scanner.plaintext import plain_utf8
+
 WILDCARD_MIN = 3  # letters a wildcard needs; `ab*` would match far too many words
 STEM_MIN = 4  # a shorter stem joins unrelated words (bok ~ boka, sam ~ same): exact match only
 
@@ -39,13 +41,6 @@ _SPECIAL = re.compile("[" + _PUNCTUATION + "".join(_FOLD_MAP) + "]")
 _TOKEN = re.compile(r"[^\W_]+")
 # ASCII bytes that are not letters or digits become spaces; UTF-8 lead/trail bytes stay:
 _SEPARATE = bytes(b if b >= 128 or chr(b).isalnum() else 32 for b in range(256))
-# Most Swedish text is ASCII, å ä ö (an é at times) and a few punctuation marks. Such text is
-# NFC already and casefolds like ASCII (Å Ä Ö É need lower-casing besides), so one
-# bytes.translate of its UTF-8 does the work of NFC, casefold and splitting (see `plain_utf8`).
-PLAIN_MARKS = "\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u00a0\u00a7\u00ab\u00bb"
-PLAIN_LETTERS = "åäöéÅÄÖÉ"
-_MARK_BYTES = tuple(mark.encode() for mark in PLAIN_MARKS)
-_PLAIN_BYTES = bytes(range(128)) + PLAIN_LETTERS.encode()
 _E_ACUTE = ("é".encode(), "É".encode())  # the one plain letter that folds (to e)
 _PIECE = re.compile(r"\*?[^\W_]+\*?|\*+")  # a keyword's words, `*` kept on its word
 _INNER_STAR = re.compile(r"[^\W_]\*+[^\W_]")
@@ -62,23 +57,6 @@ def fold(text: str) -> str:
 
 def _fold_char(match: re.Match[str]) -> str:
     return _FOLD_MAP[match.group()]
-
-
-def plain_utf8(text: str) -> bytes | None:
-    """The UTF-8 of `text` with the marks of PLAIN_MARKS as spaces, when every other character
-    is ASCII or one of PLAIN_LETTERS; None for any other text."""
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        return None
-    rest = data.translate(None, _PLAIN_BYTES)  # a mark's bytes all stay here, in a row
-    if rest:
-        for mark in _MARK_BYTES:
-            if mark in rest:  # a whole UTF-8 sequence: it cannot match inside another one
-                data = data.replace(mark, b" ")
-        if data.translate(None, _PLAIN_BYTES):
-            return None
-    return data
 
 
 def lowering_table(is_word_character) -> bytes:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from scanner.plaintext import plain_utf8
+
 SAMPLE_CHARS = 4000
 SWEDISH, ENGLISH, OTHER = "sv", "en", "other"
 
@@ -29,11 +31,6 @@ _WORD = re.compile(r"[^\W\d_]+")
 # ASCII bytes that are not letters become spaces; UTF-8 lead/trail bytes stay:
 _LETTERS_ONLY = bytes(b if b >= 128 or chr(b).isalpha() else 32 for b in range(256))
 _NON_ASCII_NON_LETTER = re.compile(r"[^\x00-\x7F](?<![^\W\d_])")
-# Plain text: ASCII, å ä ö é Å Ä Ö É and these marks (as scanner.classify.text.plain_utf8 has
-# it; stages do not import each other):
-_PLAIN_MARKS = tuple(mark.encode() for mark in "\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026"
-                                               "\u00a0\u00a7\u00ab\u00bb")
-_PLAIN_BYTES = bytes(range(128)) + "åäöéÅÄÖÉ".encode()
 
 
 def _plain_letters_table() -> bytes:
@@ -107,29 +104,13 @@ def detect_language(text: str, default: str = OTHER) -> str:
 def _letters(sample: str) -> str:
     """The casefolded sample with every character that is not a letter as a space: its words
     are `_WORD.findall(sample.casefold())`, its letters those of the casefolded sample."""
-    plain = _plain_utf8(sample)
+    plain = plain_utf8(sample)
     if plain is not None:
         return plain.translate(_PLAIN_LETTERS).decode("utf-8")
     sample = sample.casefold()
     if _NON_ASCII_NON_LETTER.search(sample):  # a regex that skips ASCII quickly
         sample = _NON_ASCII_NON_LETTER.sub(" ", sample)
     return sample.encode("utf-8").translate(_LETTERS_ONLY).decode("utf-8")
-
-
-def _plain_utf8(text: str) -> bytes | None:
-    """UTF-8 of `text` with the plain marks as spaces when all else is ASCII or å ä ö é Å Ä Ö É."""
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        return None
-    rest = data.translate(None, _PLAIN_BYTES)  # a mark's bytes all stay here, in a row
-    if rest:
-        for mark in _PLAIN_MARKS:
-            if mark in rest:  # a whole UTF-8 sequence: it cannot match inside another one
-                data = data.replace(mark, b" ")
-        if data.translate(None, _PLAIN_BYTES):
-            return None
-    return data
 
 
 def _stopword_scores(words: list[str]) -> dict[str, float]:

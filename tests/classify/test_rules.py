@@ -11,7 +11,8 @@ import pytest
 
 from scanner.classify.rules import THRESHOLD, RuleHit, RuleMatcher
 from scanner.classify.taxonomy import load_taxonomy, parse_taxonomy_text
-from scanner.classify.text import _TOKEN, PLAIN_MARKS, fold, parse_keyword, stem, tokens
+from scanner.classify.text import _TOKEN, fold, parse_keyword, stem, tokens
+from scanner.plaintext import PLAIN_MARKS
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELLED = ROOT.parent / "shared" / "data" / "labelled.jsonl"
