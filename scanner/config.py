@@ -11,7 +11,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -70,27 +69,6 @@ def parse_duration(text: str) -> timedelta:
         values = match.groupdict()
         return timedelta(seconds=sum(float(values[k] or 0) * s for k, s in _ISO_SECONDS.items()))
     raise ValueError(f"'{text}' is not a duration; write e.g. 30m, 1h, 6h or 1d")
-
-
-def passes_filters(source: Source, title: str, text: str) -> bool:
-    """Keep an item when it matches an `include` keyword (if any are given) and no `exclude` one.
-
-    Case-insensitive whole words; `*` stands for any letters: `bibliotek*`, `*bibliotek`.
-    """
-    haystack = _fold(f"{title}\n{text}")
-    if source.include and not any(_keyword_pattern(k).search(haystack) for k in source.include):
-        return False
-    return not any(_keyword_pattern(k).search(haystack) for k in source.exclude)
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFC", text).casefold()
-
-
-@lru_cache(maxsize=2048)
-def _keyword_pattern(keyword: str) -> re.Pattern[str]:
-    words = [r"\w*".join(map(re.escape, word.split("*"))) for word in _fold(keyword).split()]
-    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)")
 
 
 # --- field validators -------------------------------------------------------------------------

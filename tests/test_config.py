@@ -13,11 +13,11 @@ from scanner.config import (
     load_sources,
     parse_duration,
     parse_sources_text,
-    passes_filters,
     sources_json_schema,
 )
 from scanner.config_yaml import load_yaml_with_positions, located_problems, validate_model
 from scanner.errors import ConfigError, UnknownSourceError
+from scanner.filters import passes_filters
 from scanner.models import Source
 
 ROOT = Path(__file__).resolve().parent.parent
