@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scanner import config, dedup, digesting
-from scanner.cycle import ParsePool, ScanCycle, items_from
+from scanner.cycle import ParsePool, ScanCycle
+from scanner.preparing import items_from
 from scanner.errors import ConfigError, UnknownSourceError
 from scanner.fetch import Fetcher
 from scanner.pages import PageOutcome, describe_page_check, run_page_source, run_page_sources
@@ -127,11 +128,12 @@ class Scanner:
 
     def tagger_spec(self, now: datetime | None = None) -> TaggerSpec:
         """taxonomy.yaml with the newest trained model, else the bootstrap model."""
+        from scanner.classify import load_taxonomy
         from scanner.tagging import TaggerSpec, bootstrap_spec, taxonomy_path
         path = taxonomy_path(self.settings.config_dir)
         stored = self.store.latest_model()
         if stored is not None:
-            return TaggerSpec(str(path), stored.model, stored.version)
+            return TaggerSpec(str(path), stored.model, stored.version, load_taxonomy(path))
         return bootstrap_spec(path, self.settings.cache_dir, now or utc_now())
 
     def taxonomy(self) -> Taxonomy:

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 from datetime import datetime
+from importlib.machinery import ModuleSpec
+from typing import TYPE_CHECKING
 
-from scanner import config, dedup
+from scanner import dedup
 from scanner.fetch import next_state
-from scanner.models import FetchResult, Item, ParseResult, Source, SourceScanResult, SourceState
-from scanner.parse.feed import parse_feed
+from scanner.models import FetchResult, ParseResult, Source, SourceScanResult, SourceState
+from scanner.preparing import Prepared, prepare, prepare_parsed, use_tagger, warm_up
 from scanner.settings import Settings
 from scanner.store import BatchCounts, Store, StoryIndex
 
@@ -41,75 +44,44 @@ class Pending:
     prepared: Future
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A fetched body turned into tagged items (in a worker process or in this one)."""
-
-    parsed: ParseResult  # without its entries: they are the items now
-    items: tuple[Item, ...] = ()
-    skipped: int = 0
-    warnings: tuple[str, ...] = ()
-
-
-_TAGGER_SPEC: TaggerSpec | None = None  # set once per (worker) process by use_tagger
-
-
-def use_tagger(spec: TaggerSpec | None) -> None:
-    global _TAGGER_SPEC
-    _TAGGER_SPEC = spec
-
-
-def worker_pool(workers: int, spec: TaggerSpec | None) -> ProcessPoolExecutor:
-    """Processes that parse and tag with `spec`. forkserver, not fork: a forked child would
-    inherit (and on exit close) the parent's open SQLite connections, which can remove the
-    WAL under the parent's feet."""
+def worker_pool(workers: int, spec: TaggerSpec | None,
+                preload: tuple[str, ...] = ("scanner.preparing",)) -> ProcessPoolExecutor:
+    """Processes that parse and tag with `spec`, started and warmed up (each has built its
+    tagger) when this returns. forkserver, not fork: a forked child would inherit (and on
+    exit close) the parent's open SQLite connections, which can remove the WAL under the
+    parent's feet."""
     context = multiprocessing.get_context("forkserver")
-    # Imported once in the fork server, so each worker starts warm instead of importing
-    # numpy, scipy and the parsers (about a second) while the parent waits to hand it work.
-    context.set_forkserver_preload(["__main__", "scanner.cycle", "scanner.tagging"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=use_tagger,
-                               initargs=(spec,))
-
-
-def warm_up() -> None:
-    """Build this worker's tagger now, not on its first batch."""
-    if _TAGGER_SPEC is not None:
-        from scanner.tagging import build_tagger
-        build_tagger(_TAGGER_SPEC)
-
-
-def tag_texts(rows: list[tuple[int, str, str]]) -> list[tuple[int, object]]:
-    """(id, decision) for (id, title, text) rows, with this process's tagger (for retag)."""
-    from scanner.tagging import build_tagger
-    decisions = build_tagger(_TAGGER_SPEC).tag_many([(title, text) for _, title, text in rows])
-    return [(row[0], decision) for row, decision in zip(rows, decisions)]
-
-
-def prepare(source: Source, body: bytes, headers: dict, url: str,
-            fetched_at: datetime) -> Prepared:
-    """Parse, filter, dedup within the batch, and tag: everything but storing."""
-    return prepare_parsed(source, parse_feed(body, headers, url, fetched_at), fetched_at)
-
-
-def prepare_parsed(source: Source, parsed: ParseResult, fetched_at: datetime) -> Prepared:
-    if parsed.failed:
-        return Prepared(parsed)
-    batch, skipped, warnings = items_from(source, parsed, fetched_at)
-    batch, tag_warning = _tagged(batch)
-    return Prepared(replace(parsed, entries=()), tuple(batch), skipped,
-                    warnings + tag_warning)
-
-
-def _tagged(batch: list[Item]) -> tuple[list[Item], tuple[str, ...]]:
-    if _TAGGER_SPEC is None or not batch:
-        return batch, ()
-    from scanner.tagging import build_tagger, tag_items  # numpy and scipy: only when tagging
+    # Imported once in the fork server (the first time it starts), so each worker starts warm
+    # instead of importing numpy, scipy and the parsers while the parent waits to hand it work.
+    context.set_forkserver_preload(list(preload))
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                   initializer=use_tagger, initargs=(spec,))
     try:
-        return tag_items(build_tagger(_TAGGER_SPEC), _TAGGER_SPEC.version, batch), ()
-    except Exception as exc:  # nothing half-tagged: the batch is stored untagged
-        log.warning("tagging failed: %s", exc)
-        return batch, (f"tagging failed ({exc}); the items were stored untagged — fix the "
-                       "cause and run `scanner retag`",)
+        with main_module_not_imported_by_workers():
+            warming = [executor.submit(warm_up) for _ in range(workers)]
+        for future in warming:
+            future.result()
+    except BaseException:
+        executor.shutdown(cancel_futures=True)
+        raise
+    return executor
+
+
+@contextmanager
+def main_module_not_imported_by_workers() -> Iterator[None]:
+    """While worker processes start: multiprocessing imports the parent's __main__ in each of
+    them (to find functions defined there) unless it is a package's __main__ module, which it
+    never re-imports. Workers run only scanner.preparing, and for the `scanner` command
+    __main__ is the script that imports the whole CLI, so it is presented as one."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is not None:  # `python -m ...`: handled by its name
+        yield
+        return
+    main.__spec__ = ModuleSpec("scanner.__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = None
 
 
 class ScanCycle:
@@ -252,27 +224,6 @@ def _prepared(future: Future) -> Prepared:
                     "and report it with the feed URL"))
 
 
-def items_from(source: Source, parsed: ParseResult,
-               fetched_at: datetime) -> tuple[list[Item], int, tuple[str, ...]]:
-    """Entries to items: filters applied, duplicates collapsed, source tags added."""
-    kept = [e for e in parsed.entries if config.passes_filters(source, e.title, e.summary)]
-    converted = dedup.to_items(source.id, source.language, kept, fetched_at)
-    batch = [with_story_signature(replace(item, tags=tuple(dict.fromkeys(item.tags +
-                                                                         source.tags))))
-             for item in converted.items]
-    warnings = list(parsed.warnings)
-    if converted.duplicates:
-        warnings.append(f"{converted.duplicates} entries repeat the guid or link of an earlier "
-                        "entry in the same feed and were stored once")
-    return batch, len(parsed.entries) - len(kept) + converted.duplicates, tuple(warnings)
-
-
-def with_story_signature(item: Item) -> Item:
-    signature = dedup.story_signature(item.title, item.summary)
-    return replace(item, story_tokens=dedup.signature_tokens_text(signature),
-                   story_bands=signature.bands)
-
-
 class DedupJudge:
     """The dedup stage's story verdict in the forms a story index keeps."""
 
@@ -350,8 +301,6 @@ class ParsePool:
     def _start_workers(self) -> None:
         try:
             executor = worker_pool(self.workers, self.tagger)
-            for future in [executor.submit(warm_up) for _ in range(self.workers)]:
-                future.result()
         except Exception as exc:  # a worker that cannot start fails its batches, per source
             log.exception("parse workers failed to start")
             executor, failure = None, exc

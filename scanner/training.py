@@ -17,7 +17,8 @@ from scanner.classify import (
     Evaluation, LabelledText, RuleMatcher, Tagger, bundled_examples, cross_validate, evaluate,
     fit_tagger, read_labelled_jsonl, read_shared_labels, shared_labels_path,
 )
-from scanner.cycle import tag_texts, use_tagger, worker_pool
+from scanner.cycle import worker_pool
+from scanner.preparing import tag_texts, use_tagger
 from scanner.errors import ScannerError
 from scanner.models import ItemTag, Taxonomy
 from scanner.parse.language import detect_language
@@ -96,7 +97,7 @@ def retag(store, spec, since: datetime | None, now: datetime, workers: int) -> i
     chunks = _chunks(store, since)
     if workers < 2 or store.count_items() < POOL_FROM_ITEMS:
         return _store_tagged(store, (tag_rows(chunk, spec.version) for chunk in chunks), now)
-    with worker_pool(workers, spec) as pool:
+    with worker_pool(workers, spec, preload=("scanner.training",)) as pool:
         return _store_tagged(store, _ahead(pool, chunks, spec.version, 2 * workers), now)
 
 

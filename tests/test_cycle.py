@@ -1,6 +1,9 @@
 """The scan cycle's worker-process parsing path, through real HTTP on loopback."""
 
+import subprocess
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 from scanner.core import Scanner
 from scanner.cycle import ParsePool
@@ -66,3 +69,36 @@ def test_this_process_parses_bodies_while_the_workers_start(tmp_path):
         prepared = [future.result(timeout=120) for future in waiting]
     assert [p.items[0].title for p in prepared] == [
         f"Nyhet {n}-0: läsfrämjande i Åsele" for n in range(3)]
+
+
+WORKER_MAIN = """
+import os, sys
+sys.path.insert(0, {root!r})
+if __name__ != "__main__":  # imported again, as multiprocessing does in a new process
+    with open({marker!r}, "a") as marker:
+        marker.write(f"{{os.getpid()}}\\n")
+from scanner.cycle import worker_pool
+from scanner.models import Source
+from scanner.preparing import prepare
+from tests.test_cycle import NOW, rss
+
+if __name__ == "__main__":
+    source = Source(id="bibliotek", name="Bibliotek", url="https://bibliotek.example.se/rss")
+    pool = worker_pool(2, None)
+    parsed = pool.submit(prepare, source, rss(1), {{}}, source.url, NOW).result(timeout=120)
+    pool.shutdown()
+    print(parsed.items[0].title)
+"""
+
+
+def test_workers_never_import_the_main_script(tmp_path):
+    """The `scanner` command's main script imports the whole CLI; a worker needs none of it."""
+    marker = tmp_path / "imported"
+    script = tmp_path / "main_script.py"
+    script.write_text(WORKER_MAIN.format(root=str(Path(__file__).resolve().parent.parent),
+                                         marker=str(marker)), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "Nyhet 1-0: läsfrämjande i Åsele"
+    assert not marker.exists(), f"the main script was imported again in {marker.read_text()}"

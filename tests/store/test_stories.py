@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect, text
 
-from scanner.cycle import same_story, story_index, with_story_signature
+from scanner.cycle import same_story, story_index
 from scanner.models import FetchResult, Item, SourceState
+from scanner.preparing import with_story_signature
 from scanner.store import Store, StoryIndex, migrations
 from scanner.store.stories import HOT_BAND, TextJudge
 
