@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -28,14 +28,16 @@ PACKAGED_TAXONOMY = Path(__file__).resolve().parent / "classify" / "data" / "tax
 
 @dataclass(frozen=True)
 class TaggerSpec:
-    """What a worker process needs to build the same tagger (picklable)."""
+    """What a worker process needs to build the same tagger (picklable). `taxonomy`, when
+    given, is taxonomy_path already loaded: workers then need not read and validate the YAML."""
 
     taxonomy_path: str
     model: bytes
     version: str
+    taxonomy: Taxonomy | None = field(default=None, compare=False, repr=False)
 
     def build(self) -> Tagger:
-        taxonomy = load_taxonomy(self.taxonomy_path)
+        taxonomy = self.taxonomy or load_taxonomy(self.taxonomy_path)
         model = TagModel.from_bytes(self.model)
         return Tagger(taxonomy, RuleMatcher(taxonomy), model, detect_language=detect_language)
 
@@ -55,7 +57,7 @@ def bootstrap_spec(path: Path, cache_dir: Path, now: datetime) -> TaggerSpec:
     if model is None:
         model = _train_bootstrap(taxonomy, now)
         _write_cache(cached, model)
-    return TaggerSpec(str(path), model, f"bootstrap-{key}")
+    return TaggerSpec(str(path), model, f"bootstrap-{key}", taxonomy)
 
 
 def _bootstrap_key(taxonomy: Taxonomy, path: Path) -> str:
