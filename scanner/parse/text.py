@@ -146,16 +146,22 @@ _CONT = "".join(re.escape(c) for c, b in _BYTE_OF.items() if 0x80 <= b <= 0xBF)
 # as – ” …), ð (emoji), ï»¿ (a stray BOM). Legit text almost never has these followed by a
 # continuation character, so Swedish "hallå”…" or "»SMÅ«" is left alone. (Ä/Å leads, i.e.
 # Latin Extended-A such as Polish ł, are left out: "Å«" and "Å”" occur in Swedish text.)
+_MOJIBAKE_LEADS = "\u00c2\u00c3\u00e2\u00f0"
 _MOJIBAKE = re.compile(f"[\u00c2\u00c3][{_CONT}]|\u00e2[{_CONT}]{{2}}|\u00f0[{_CONT}]{{3}}")
 
 
 def fix_mojibake(text: str) -> str:
     """Repair UTF-8 that was decoded as Windows-1252/Latin-1, also when mixed with good text."""
     for _ in range(3):  # double-encoded text needs two passes
-        if not _MOJIBAKE.search(text):
+        if not _may_hold_mojibake(text) or not _MOJIBAKE.search(text):
             break
         text = _MOJIBAKE.sub(_redecode, text)
     return text.replace("\u00ef\u00bb\u00bf", "")
+
+
+def _may_hold_mojibake(text: str) -> bool:
+    """False when no lead character occurs: str.__contains__ is far cheaper than the regex."""
+    return any(lead in text for lead in _MOJIBAKE_LEADS)
 
 
 def _redecode(match: re.Match[str]) -> str:
@@ -176,7 +182,8 @@ _BLOCK_TAG = re.compile(
 _CELL_TAG = re.compile(r"</?(?:td|th)\b[^>]*>", re.I)
 _MARKUP = re.compile(r"<[a-zA-Z/!]|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]\w*);")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]\w*);")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS))
 _DROP_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "object"}
 
 
@@ -197,14 +204,23 @@ def clean_line(value: str | None, is_html: bool = False) -> str:
     value = fix_mojibake(value)
     if is_html or _MARKUP.search(value):
         value = html_to_text(value)  # also decodes double-escaped "&amp;amp;" titles
-    line = " ".join(value.translate(_INVISIBLE).split())
+    line = " ".join(_drop_invisible(value).split())
     return unicodedata.normalize("NFC", fix_mojibake(line))
 
 
 def tidy_lines(text: str) -> str:
     """Plain text tidied: invisible characters dropped, spaces collapsed, blank lines removed."""
-    lines = (" ".join(line.split()) for line in text.translate(_INVISIBLE).splitlines())
+    lines = (" ".join(line.split()) for line in _drop_invisible(text).splitlines())
     return unicodedata.normalize("NFC", "\n".join(line for line in lines if line))
+
+
+def _drop_invisible(text: str) -> str:
+    """Text without zero-width characters and soft hyphens."""
+    # str.translate looks up every character in the table (slow on non-ASCII text); most
+    # texts hold none of these, and six substring searches are cheap.
+    if any(char in text for char in _INVISIBLE_CHARS):
+        return text.translate(_INVISIBLE)
+    return text
 
 
 def trim_text(text: str, limit: int) -> str:

@@ -1,0 +1,63 @@
+"""Fast paths in the parse stage pinned against the plain code they stand in for.
+
+Each fast path skips work when a cheap check says the result cannot change; these tests feed
+random text heavy in the characters the checks look for and compare with the plain version.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from scanner.parse import text
+
+SEEDS = range(40)
+
+
+def _random_text(rng: random.Random, alphabet: str, length: int = 60) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, length)))
+
+
+def _mojibake(value: str) -> str:
+    return value.encode("utf-8").decode("cp1252", "scanner-latin1")
+
+
+# Every character cp1252/Latin-1 decoding yields (so every lead and continuation character),
+# plus Swedish text, punctuation, emoji and stray BOMs.
+_DECODED_BYTES = "".join(text._BYTE_OF)
+_MOJIBAKE_ALPHABET = _DECODED_BYTES + "abc åäöÅÄÖ–”…€😀\ufeff" + "".join(
+    _mojibake(c) for c in "åäöé–”…😀\ufeff"
+)
+
+
+def _plain_fix_mojibake(value: str) -> str:
+    for _ in range(3):
+        if not text._MOJIBAKE.search(value):
+            break
+        value = text._MOJIBAKE.sub(text._redecode, value)
+    return value.replace("\u00ef\u00bb\u00bf", "")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fix_mojibake_equals_the_plain_regex_loop(seed):
+    rng = random.Random(seed)
+    for _ in range(200):
+        value = _random_text(rng, _MOJIBAKE_ALPHABET)
+        if rng.random() < 0.3:
+            value = _mojibake(value)
+        assert text.fix_mojibake(value) == _plain_fix_mojibake(value), repr(value)
+
+
+_INVISIBLE_ALPHABET = "ab åä\n\t\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u00a0"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_tidy_lines_and_clean_line_drop_invisible_characters_as_translate_does(seed):
+    rng = random.Random(seed)
+    for _ in range(200):
+        value = _random_text(rng, _INVISIBLE_ALPHABET)
+        plain = value.translate(text._INVISIBLE)
+        assert text._drop_invisible(value) == plain, repr(value)
+        assert text.tidy_lines(value) == text.tidy_lines(plain)
+        assert text.clean_line(value) == text.clean_line(plain)
