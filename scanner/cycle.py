@@ -45,7 +45,8 @@ class Pending:
 
 
 def worker_pool(workers: int, spec: TaggerSpec | None,
-                preload: tuple[str, ...] = ("scanner.preparing",)) -> ProcessPoolExecutor:
+                preload: tuple[str, ...] = ("scanner.preparing", "scanner.tagging")
+                ) -> ProcessPoolExecutor:
     """Processes that parse and tag with `spec`, started and warmed up (each has built its
     tagger) when this returns. forkserver, not fork: a forked child would inherit (and on
     exit close) the parent's open SQLite connections, which can remove the WAL under the
