@@ -49,8 +49,8 @@ _XML_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\
 _FEED_ROOT = re.compile(r"<(?:rss|feed|rdf:rdf|channel)[\s>]", re.I)
 _HTML_ROOT = re.compile(r"<(?:!doctype\s+html|html)[\s>]", re.I)
 _JSON_TYPES = ("application/feed+json", "application/json")
-_HTML_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
-_XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
+# The five XML entities are left out by the lookahead: escaped HTML is full of them.
+_HTML_ENTITY = re.compile(r"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z][A-Za-z0-9]*);")
 
 
 def parse_feed(
@@ -123,8 +123,6 @@ def _numeric_entity(match: re.Match[str]) -> str:
     """HTML named entities (&nbsp; &ouml;), undefined in XML, as character references, so the
     strict parser keeps going instead of falling back to the slow loose one with a warning."""
     name = match.group(1)
-    if name in _XML_ENTITIES:
-        return match.group(0)
     chars = html.entities.html5.get(f"{name};")
     return "".join(f"&#{ord(c)};" for c in chars) if chars else match.group(0)
 
@@ -146,9 +144,12 @@ def _whole_body_failure(parsed: feedparser.FeedParserDict, text: str) -> ParseRe
 
 def _raw_entry(index: int, entry: Mapping, feed_base: str, feed_language: str | None) -> RawEntry:
     """feedparser's entry dict to RawEntry (dates read, relative base decided)."""
-    title = entry.get("title_detail") or {}
-    summary = entry.get("summary_detail") or {}  # absent when feedparser copied the content
-    content = _best_content(entry.get("content"))
+    # Read through plain dict copies: FeedParserDict.get looks every key up in its alias table
+    # and raises KeyError inside for a missing one; no key read here has an alias.
+    entry = dict(entry)
+    title = dict(entry.get("title_detail") or {})
+    summary = dict(entry.get("summary_detail") or {})  # absent when feedparser copied content
+    content = dict(_best_content(entry.get("content")))
     published, updated, date_text = _entry_dates(entry)
     return RawEntry(
         index=index,

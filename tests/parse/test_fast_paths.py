@@ -7,10 +7,12 @@ random text heavy in the characters the checks look for and compare with the pla
 from __future__ import annotations
 
 import random
+import re
 
+import feedparser
 import pytest
 
-from scanner.parse import text
+from scanner.parse import feed, text
 
 SEEDS = range(40)
 
@@ -61,3 +63,36 @@ def test_tidy_lines_and_clean_line_drop_invisible_characters_as_translate_does(s
         assert text._drop_invisible(value) == plain, repr(value)
         assert text.tidy_lines(value) == text.tidy_lines(plain)
         assert text.clean_line(value) == text.clean_line(plain)
+
+
+# --------------------------------------------------------------------------- before feedparser
+
+_ENTITY_PIECES = ["&", ";", "amp", "lt", "gt", "quot", "apos", "nbsp", "ouml", "x", "#", "1", " "]
+
+
+def _plain_named_entities(value: str) -> str:
+    """Every named entity matched and the five XML ones handed back unchanged."""
+    def numeric(match: re.Match[str]) -> str:
+        if match.group(1) in {"amp", "lt", "gt", "quot", "apos"}:
+            return match.group(0)
+        return feed._numeric_entity(match)
+
+    return re.sub(r"&([A-Za-z][A-Za-z0-9]*);", numeric, value)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_html_entities_become_numeric_exactly_as_the_plain_substitution_does(seed):
+    rng = random.Random(seed)
+    for _ in range(200):
+        value = "".join(rng.choice(_ENTITY_PIECES) for _ in range(rng.randint(0, 30)))
+        assert feed._HTML_ENTITY.sub(feed._numeric_entity, value) == _plain_named_entities(value)
+
+
+def test_no_entry_key_read_through_a_plain_dict_has_a_feedparser_alias():
+    """_raw_entry reads plain dict copies of feedparser's dicts; right only while feedparser's
+    FeedParserDict maps none of these keys to another one."""
+    special = {"category", "enclosures", "license", "updated", "updated_parsed"}
+    aliased = set(feedparser.FeedParserDict.keymap) | special
+    keys = {"title_detail", "summary_detail", "content", "title", "link", "links", "id",
+            "author_detail", "author", "language", "value", "type", "base", "name"}  # fmt: skip
+    assert not keys & aliased
