@@ -10,6 +10,7 @@ Errors for the whole body are values: ParseResult(error_key=..., message=...), k
 
 from __future__ import annotations
 
+import functools
 import html.entities
 import io
 import re
@@ -20,6 +21,7 @@ from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+import feedparser.mixin
 
 from scanner.models import ParseResult
 from scanner.parse.entry import RawEntry, build_entries
@@ -110,6 +112,7 @@ def _run_feedparser(text: str, headers: Mapping[str, str]) -> feedparser.FeedPar
     language = header_value(headers, "content-language")
     if language:
         fp_headers["content-language"] = language
+    _speed_up_feedparser_cp1252_mapping()
     # A BytesIO, not bytes: feedparser would try to open() a bytes body that looks like a path.
     return feedparser.parse(
         io.BytesIO(data),
@@ -117,6 +120,20 @@ def _run_feedparser(text: str, headers: Mapping[str, str]) -> feedparser.FeedPar
         sanitize_html=False,
         resolve_relative_uris=False,
     )
+
+
+@functools.cache
+def _speed_up_feedparser_cp1252_mapping() -> None:
+    """Swap feedparser's C1-to-Windows-1252 table for one that maps the same, twice as fast.
+
+    feedparser runs str.translate(table) over the text of every element it closes; with its dict
+    table CPython raises and clears a KeyError for each non-ASCII character not in it (over a
+    tenth of feedparser's time on Swedish summaries). A string indexed by code point gives the same
+    mapping without exceptions; characters past its end are left alone, as with the dict.
+    """
+    table = getattr(feedparser.mixin, "_cp1252", None)
+    if isinstance(table, dict):  # else a feedparser without it: nothing to swap
+        feedparser.mixin._cp1252 = "".join(table.get(code, chr(code)) for code in range(0x10000))
 
 
 def _numeric_entity(match: re.Match[str]) -> str:

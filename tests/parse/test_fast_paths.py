@@ -10,6 +10,8 @@ import random
 import re
 
 import feedparser
+import feedparser.html
+import feedparser.mixin
 import pytest
 
 from scanner.parse import feed, text
@@ -96,3 +98,16 @@ def test_no_entry_key_read_through_a_plain_dict_has_a_feedparser_alias():
     keys = {"title_detail", "summary_detail", "content", "title", "link", "links", "id",
             "author_detail", "author", "language", "value", "type", "base", "name"}  # fmt: skip
     assert not keys & aliased
+
+
+# --------------------------------------------------------------------------- inside feedparser
+
+
+def test_feedparsers_cp1252_mapping_is_swapped_for_an_equal_string_table():
+    feed._speed_up_feedparser_cp1252_mapping()
+    table = feedparser.mixin._cp1252
+    assert isinstance(table, str), "the speed-up no longer applies to this feedparser"
+    every_character = "".join(map(chr, range(0x110000))).encode("utf-8", "surrogatepass")
+    every_character = every_character.decode("utf-8", "surrogatepass")
+    original = feedparser.html._cp1252  # the dict feedparser ships
+    assert every_character.translate(table) == every_character.translate(original)
