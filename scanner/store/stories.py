@@ -100,33 +100,38 @@ class StoryIndex:
         self._read = {}
 
     def _story_of(self, item: Item, earliest: datetime, latest: datetime) -> int | None:
-        tokens = None
+        tokens, judge, published = None, self.judge, item.published
         for known in self._candidates(item, earliest, latest):
-            if abs(known.published - item.published) > STORY_WINDOW:
+            if abs(known.published - published) > STORY_WINDOW:
                 continue
             if tokens is None:
-                read = self._read[item.story_tokens] = self.judge.known(item.story_tokens)
-                tokens = self.judge.new(read)
-            if self.judge.same(tokens, self._tokens_of(known)):
+                read = self._read[item.story_tokens] = judge.known(item.story_tokens)
+                tokens = judge.new(read)
+            if known.text is not None:
+                known.tokens, known.text = judge.known(known.text), None
+            if judge.same(tokens, known.tokens):
                 return known.story
         return None
 
-    def _tokens_of(self, known: _Known) -> Any:
-        if known.text is not None:
-            known.tokens, known.text = self.judge.known(known.text), None
-        return known.tokens
-
     def _candidates(self, item: Item, earliest: datetime, latest: datetime) -> list[_Known]:
         """Items sharing the most bands first (then the oldest), at most MAX_CANDIDATES."""
-        shared: Counter[int] = Counter()
+        hits: list[int] = []
         for ids in map(self._by_band.get, map(hash, item.story_bands)):
             if type(ids) is int:
-                shared[ids] += 1
+                hits.append(ids)
             elif ids is not None and len(ids) <= HOT_BAND:
-                shared.update(ids)
-        inside = [i for i in shared if earliest <= self._known[i].published <= latest]
-        best = sorted(inside, key=lambda i: (-shared[i], i))[:MAX_CANDIDATES]
-        return [self._known[i] for i in best]
+                hits += ids
+        shared = Counter(hits)
+        ranked = sorted(shared)
+        ranked.sort(key=shared.__getitem__, reverse=True)  # stable: ties stay oldest first
+        found, known = [], self._known
+        for item_id in ranked:
+            candidate = known[item_id]
+            if earliest <= candidate.published <= latest:
+                found.append(candidate)
+                if len(found) == MAX_CANDIDATES:
+                    break
+        return found
 
     def _cover(self, conn: Connection, earliest: datetime, latest: datetime) -> None:
         """Load the archived items published in [earliest, latest] that are not loaded yet."""
