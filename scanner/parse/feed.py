@@ -128,12 +128,13 @@ def _speed_up_feedparser_cp1252_mapping() -> None:
 
     feedparser runs str.translate(table) over the text of every element it closes; with its dict
     table CPython raises and clears a KeyError for each non-ASCII character not in it (over a
-    tenth of feedparser's time on Swedish summaries). A string indexed by code point gives the same
-    mapping without exceptions; characters past its end are left alone, as with the dict.
+    tenth of feedparser's time on Swedish summaries). A string indexed by code point gives the
+    same mapping without exceptions; characters past its end (CJK, emoji) are left alone, as with
+    the dict, only not faster. It ends at U+2FFF to build in milliseconds.
     """
     table = getattr(feedparser.mixin, "_cp1252", None)
     if isinstance(table, dict):  # else a feedparser without it: nothing to swap
-        feedparser.mixin._cp1252 = "".join(table.get(code, chr(code)) for code in range(0x10000))
+        feedparser.mixin._cp1252 = "".join(table.get(code, chr(code)) for code in range(0x3000))
 
 
 def _numeric_entity(match: re.Match[str]) -> str:
