@@ -16,6 +16,21 @@ from scanner.store.engine import open_engine
 from scanner.store.schema import fetch_log, item_sources, item_tags, items, source_state
 
 CHUNK = 500
+ITEM_COLUMNS = ("canonical_url", "url", "title", "summary", "content_html", "published",
+                "date_missing", "first_seen", "last_changed", "content_hash", "lang", "author",
+                "revision", "source_id", "relevant", "tagged_at", "tagger_version", "story_id",
+                "story_tokens", "story_bands")
+SOURCE_COLUMNS = ("item_id", "source_id", "identity", "url", "first_seen")
+# Built once, the values bound as one expanding parameter (not coerced one by one per query):
+_KNOWN_IDENTITIES = (
+    select(item_sources.c.identity, items.c.id, items.c.content_hash, items.c.source_id)
+    .join(items, items.c.id == item_sources.c.item_id)
+    .where(item_sources.c.source_id == bindparam("source_id"),
+           item_sources.c.identity.in_(bindparam("identities", expanding=True))))
+_FIRST_ITEM_PER_URL = (
+    select(items.c.canonical_url, func.min(items.c.id).label("id"))
+    .where(items.c.canonical_url.in_(bindparam("urls", expanding=True)))
+    .group_by(items.c.canonical_url))
 
 
 @dataclass(frozen=True)
@@ -240,22 +255,17 @@ def _known_identities(conn, batch: Sequence[Item]) -> dict[str, tuple[int, str, 
     source_id = batch[0].source_id
     found = {}
     for chunk in _chunks([i.identity for i in batch]):
-        query = (select(item_sources.c.identity, items.c.id, items.c.content_hash,
-                        items.c.source_id)
-                 .join(items, items.c.id == item_sources.c.item_id)
-                 .where(and_(item_sources.c.source_id == source_id,
-                             item_sources.c.identity.in_(chunk))))
-        found.update({row.identity: (row.id, row.content_hash, row.source_id)
-                      for row in conn.execute(query)})
+        rows = conn.execute(_KNOWN_IDENTITIES, {"source_id": source_id, "identities": chunk})
+        found.update({identity: (item_id, content_hash, first_source)
+                      for identity, item_id, content_hash, first_source in rows})
     return found
 
 
 def _items_by_canonical_url(conn, urls: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(set(urls))):
-        query = (select(items.c.canonical_url, func.min(items.c.id).label("id"))
-                 .where(items.c.canonical_url.in_(chunk)).group_by(items.c.canonical_url))
-        found.update({row.canonical_url: row.id for row in conn.execute(query)})
+        found.update((url, item_id) for url, item_id in
+                     conn.execute(_FIRST_ITEM_PER_URL, {"urls": chunk}))
     return found
 
 
@@ -273,42 +283,51 @@ def _first_per_url(batch: list[Item]) -> tuple[list[Item], list[Item]]:
 def _insert_items(conn, batch: list[Item], joined: list[int | None]) -> list[int]:
     if not batch:
         return []
-    rows = [_item_row(item, story) for item, story in zip(batch, joined)]
+    rows = list(map(_item_row, batch, joined))
     if conn.dialect.name == "sqlite":
         return _insert_consecutive(conn, rows)
-    result = conn.execute(items.insert().returning(items.c.id, sort_by_parameter_order=True), rows)
-    return [row.id for row in result]
-
-
-def _insert_consecutive(conn, rows: list[dict]) -> list[int]:
-    """SQLite: one executemany, whose rows get consecutive ids ending at last_insert_rowid()
-    — the transaction holds the write lock from its first row on, so nobody inserts in between
-    (SQLAlchemy's RETURNING in parameter order would execute the rows one at a time)."""
-    conn.execute(items.insert(), rows)
-    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
-    ids = list(range(last - len(rows) + 1, last + 1))
-    found = conn.execute(select(func.count()).where(items.c.id.between(ids[0], last))).scalar()
-    if found != len(rows):
-        raise StoreError(f"inserted {len(rows)} items but ids {ids[0]}..{last} hold {found}")
+    ids = _reserved_ids(conn, len(rows))
+    upsert.insert_rows(conn, items, ("id", *ITEM_COLUMNS),
+                       [(item_id, *row) for item_id, row in zip(ids, rows)])
     return ids
 
 
-def _item_row(item: Item, story: int | None) -> dict:
-    return dict(canonical_url=item.canonical_url, url=item.url, title=item.title,
-                summary=item.summary, content_html=item.content_html, published=item.published,
-                date_missing=item.date_missing, first_seen=item.fetched,
-                last_changed=item.fetched, content_hash=item.content_hash, lang=item.lang,
-                author=item.author, revision=1, source_id=item.source_id, relevant=item.relevant,
-                tagged_at=item.fetched if item.relevant is not None else None,
-                tagger_version=item.tagger_version, story_id=story,
-                story_tokens=item.story_tokens or None, story_bands=stories.bands_text(item))
+def _insert_consecutive(conn, rows: list[tuple]) -> list[int]:
+    """SQLite: one executemany, whose rows get consecutive ids ending at last_insert_rowid()
+    — the transaction holds the write lock from its first row on, so nobody inserts in between
+    (SQLAlchemy's RETURNING in parameter order would execute the rows one at a time)."""
+    upsert.insert_rows(conn, items, ITEM_COLUMNS, rows)
+    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+    first = last - len(rows) + 1
+    found = conn.exec_driver_sql("SELECT count(*) FROM items WHERE id BETWEEN ? AND ?",
+                                 (first, last)).scalar_one()
+    if found != len(rows):
+        raise StoreError(f"inserted {len(rows)} items but ids {first}..{last} hold {found}")
+    return list(range(first, last + 1))
+
+
+def _reserved_ids(conn, count: int) -> list[int]:
+    """PostgreSQL: `count` ids drawn from the items' sequence, as inserting the rows one after
+    the other would draw them; the rows are then inserted with their ids."""
+    drawn = conn.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence('items', 'id')) FROM generate_series(1, %s)",
+        (count,)).scalars().all()
+    return sorted(drawn)
+
+
+def _item_row(item: Item, story: int | None) -> tuple:
+    """The item's values for ITEM_COLUMNS."""
+    fetched = item.fetched
+    return (item.canonical_url, item.url, item.title, item.summary, item.content_html,
+            item.published, item.date_missing, fetched, fetched, item.content_hash, item.lang,
+            item.author, 1, item.source_id, item.relevant,
+            fetched if item.relevant is not None else None, item.tagger_version, story,
+            item.story_tokens or None, stories.bands_text(item))
 
 
 def _link_sources(conn, pairs: list[tuple[int, Item]]) -> None:
-    rows = [dict(item_id=item_id, source_id=i.source_id, identity=i.identity, url=i.url,
-                 first_seen=i.fetched) for item_id, i in pairs]
-    if rows:
-        conn.execute(item_sources.insert(), rows)
+    upsert.insert_rows(conn, item_sources, SOURCE_COLUMNS, [
+        (item_id, i.source_id, i.identity, i.url, i.fetched) for item_id, i in pairs])
 
 
 def _add_tags(conn, inserted: list[tuple[int, Item]], attached: list[tuple[int, Item]]) -> None:
@@ -317,8 +336,7 @@ def _add_tags(conn, inserted: list[tuple[int, Item]], attached: list[tuple[int, 
     rows = [row for item_id, i in inserted for row in tags.tag_rows(item_id, i)]
     rows += [row for item_id, i in attached for row in tags.tag_rows(item_id, replace(
         i, tag_scores=()))]
-    if rows:
-        upsert.insert_ignore(conn, item_tags, rows)
+    upsert.insert_rows(conn, item_tags, tags.TAG_COLUMNS, rows, ignore_conflicts=True)
 
 
 def _update_items(conn, changed: list[tuple[tuple[int, str], Item]]) -> None:

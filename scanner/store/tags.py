@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from scanner.models import Item, ItemTag
+from scanner.store import upsert
 from scanner.store.schema import item_sources, item_tags, items, labels, tag_models
 
 AUTO_ORIGINS = ("rule", "model", "rule+model")
@@ -42,12 +43,15 @@ class StoredModel:
 
 # -- writing automatic tags --------------------------------------------------------------------
 
-def tag_rows(item_id: int, item: Item) -> list[dict]:
-    """Rows for the source's tags and the automatic ones of a freshly stored item."""
-    rows = [dict(item_id=item_id, tag=tag, origin="source", score=1.0,
-                 why=f"källan {item.source_id}") for tag in item.tags]
-    rows += [dict(item_id=item_id, tag=t.tag, origin=t.origin, score=t.score, why=t.why)
-             for t in item.tag_scores]
+TAG_COLUMNS = ("item_id", "tag", "origin", "score", "why")
+
+
+def tag_rows(item_id: int, item: Item) -> list[tuple]:
+    """Rows (TAG_COLUMNS) for the source's tags and the automatic ones of a freshly stored
+    item."""
+    why = f"källan {item.source_id}"
+    rows = [(item_id, tag, "source", 1.0, why) for tag in item.tags]
+    rows += [(item_id, t.tag, t.origin, t.score, t.why) for t in item.tag_scores]
     return rows
 
 
@@ -56,29 +60,15 @@ def replace_auto_tags(conn: Connection, decisions: Sequence[TagDecisionRow], now
     for chunk in _chunks([d.item_id for d in decisions]):
         conn.execute(_DELETE_AUTO_TAGS, {"ids": chunk})
     rows = [(d.item_id, t.tag, t.origin, t.score, t.why) for d in decisions for t in d.tags]
-    if rows:
-        _insert_tag_rows(conn, rows)
+    upsert.insert_rows(conn, item_tags, TAG_COLUMNS, rows)
     _set_verdicts(conn, decisions, now)
 
 
-# Tag rows and verdicts go to the driver's executemany as ready tuples where its placeholder
-# style is known: SQLAlchemy's per-row parameter processing cost more than the writing itself.
-_MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
-_TAG_COLUMNS = ("item_id", "tag", "origin", "score", "why")
 _VERDICT_COLUMNS = ("relevant", "tagged_at", "tagger_version")
 
 
-def _insert_tag_rows(conn: Connection, rows: list[tuple]) -> None:
-    mark = _MARKS.get(conn.dialect.paramstyle)
-    if mark is None:
-        conn.execute(item_tags.insert(), [dict(zip(_TAG_COLUMNS, row)) for row in rows])
-        return
-    conn.exec_driver_sql(f"INSERT INTO {item_tags.name} ({', '.join(_TAG_COLUMNS)}) "
-                         f"VALUES ({', '.join([mark] * len(_TAG_COLUMNS))})", rows)
-
-
 def _set_verdicts(conn: Connection, decisions: Sequence[TagDecisionRow], now: datetime) -> None:
-    mark = _MARKS.get(conn.dialect.paramstyle)
+    mark = upsert.placeholder(conn)
     if mark is None:
         statement = (update(items).where(items.c.id == bindparam("item_id"))
                      .values(relevant=bindparam("verdict"), tagged_at=bindparam("when"),
@@ -86,18 +76,12 @@ def _set_verdicts(conn: Connection, decisions: Sequence[TagDecisionRow], now: da
         conn.execute(statement, [dict(item_id=d.item_id, verdict=d.relevant, when=now,
                                       version=d.tagger_version) for d in decisions])
         return
-    when = _bound(conn, items.c.tagged_at, now)
-    verdicts = {value: _bound(conn, items.c.relevant, value) for value in (True, False)}
+    when = upsert.bound(conn, items.c.tagged_at, now)
+    verdicts = {value: upsert.bound(conn, items.c.relevant, value) for value in (True, False)}
     assignments = ", ".join(f"{column} = {mark}" for column in _VERDICT_COLUMNS)
     conn.exec_driver_sql(f"UPDATE {items.name} SET {assignments} WHERE id = {mark}",
                          [(verdicts[bool(d.relevant)], when, d.tagger_version, d.item_id)
                           for d in decisions])
-
-
-def _bound(conn: Connection, column, value):
-    """`value` as SQLAlchemy binds it for `column` on this connection's database."""
-    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    return value if process is None else process(value)
 
 
 def items_to_tag(conn: Connection, since: datetime | None, after_id: int,
