@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import KeysView
 from dataclasses import dataclass
+from functools import lru_cache
 
 from scanner.classify.text import Atom, parse_keyword, stem, tokens
 from scanner.models import Taxonomy
@@ -139,9 +140,8 @@ class RuleMatcher:
         vetoed = evidence.get(_EXCLUDE)
         if vetoed or self._nested:
             found = self._roll_up(found, set(vetoed or ()))
-        scores = {tag_id: self._score(tag_id, units) for tag_id, units in found.items()}
         relevant = not self.taxonomy.relevance_keywords or bool(evidence.get(_RELEVANCE))
-        return RuleEvidence({t: s for t, s in scores.items() if s > 0}, relevant, found)
+        return RuleEvidence(self._scores(found), relevant, found)
 
     def relevance(self, title: str, text: str) -> tuple[str, ...]:
         """The relevance terms the item mentions (strongest first); () = not about libraries."""
@@ -204,24 +204,27 @@ class RuleMatcher:
                     counts[key] = counts.get(key, 0) + 1
 
     def _evidence(self, title: dict, text: dict, text_tokens: int) -> Evidence:
-        """role -> owner -> {unit: (evidence, term labels)}."""
+        """role -> owner -> {unit: (evidence, term labels)}, in the order the keys come."""
         scale = min(1.0, math.sqrt(REFERENCE_TOKENS / max(1, text_tokens)))
         values = {key: (1.0 + REPEAT * math.log(n) if n > 1 else 1.0) * scale
                   for key, n in text.items()}
         for key in title:
             values[key] = values.get(key, 0.0) + TITLE_WEIGHT
-        slots: dict[tuple[str, str, str], list] = {}
-        for (term, unit), value in values.items():
-            role, owner, label = self._keys[term]
-            slot = slots.get((role, owner, unit))
-            if slot is None:
-                slots[(role, owner, unit)] = [value, (label,)]
-            else:
-                slot[0] = max(slot[0], value)
-                slot[1] = tuple(sorted({*slot[1], label}))
         evidence: Evidence = {}
-        for (role, owner, unit), (value, labels) in slots.items():
-            evidence.setdefault(role, {}).setdefault(owner, {})[unit] = (value, labels)
+        keys = self._keys
+        for (term, unit), value in values.items():
+            role, owner, label = keys[term]
+            owners = evidence.get(role)
+            if owners is None:
+                owners = evidence[role] = {}
+            units = owners.get(owner)
+            if units is None:
+                owners[owner] = {unit: (value, (label,))}
+            elif unit not in units:
+                units[unit] = (value, (label,))
+            else:
+                old_value, labels = units[unit]
+                units[unit] = (max(old_value, value), _with_label(labels, label))
         return evidence
 
     def _roll_up(self, found: dict[str, Units], vetoed: set[str]) -> dict[str, Units]:
@@ -233,9 +236,15 @@ class RuleMatcher:
                     _merge(merged.setdefault(ancestor, {}), units)
         return merged
 
-    def _score(self, tag_id: str, units: Units) -> float:
-        evidence = sum([value for value, _ in units.values()]) * self._weights[tag_id]
-        return round(1.0 - math.exp(-RATE * evidence), 4)
+    def _scores(self, found: dict[str, Units]) -> dict[str, float]:
+        """The score of every tag with evidence above 0 (one loop: it runs for every item)."""
+        weights, scores = self._weights, {}
+        for tag_id, units in found.items():
+            evidence = sum([value for value, _ in units.values()]) * weights[tag_id]
+            score = round(1.0 - math.exp(-RATE * evidence), 4)
+            if score > 0:
+                scores[tag_id] = score
+        return scores
 
 
 class _TokenIndex:
@@ -350,6 +359,12 @@ def _words(text: str) -> list[str]:
     if "&" in text:
         text = html.unescape(text)
     return tokens(text)
+
+
+@lru_cache(maxsize=50_000)
+def _with_label(labels: tuple[str, ...], label: str) -> tuple[str, ...]:
+    """The sorted labels with one more (remembered: the same few pairs meet in every item)."""
+    return tuple(sorted({*labels, label}))
 
 
 def _merge(into: Units, units: Units) -> None:

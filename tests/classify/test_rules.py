@@ -228,6 +228,17 @@ def test_words_sharing_a_stem_count_once_across_keywords(matcher):
     assert matcher.match("", "biblioteket biblioteken")["utveckling"].score < 2 * one
 
 
+def test_keywords_matching_the_same_word_are_one_piece_of_evidence_naming_each():
+    def hit(keywords: str):
+        taxonomy = parse_taxonomy_text(
+            f"tags:\n  - id: x\n    label_sv: X\n    priority: 1\n    keywords: [{keywords}]\n")
+        return RuleMatcher(taxonomy).match("Biblioteket", "biblioteket bibliotekens")["x"]
+
+    three = hit('"bibliotek*", "*bibliotek", bibliotek')
+    assert three.terms == ("*bibliotek", "bibliotek", "bibliotek*")
+    assert three.score == hit("bibliotek").score
+
+
 def test_scores_are_between_zero_and_one_and_sorted(matcher):
     text = " ".join(["budget nedläggning bibliotek nationell biblioteksstrategi"] * 50)
     hits = matcher.match("Budget och nedläggning", text)
