@@ -347,19 +347,20 @@ def signature_of_stored(stored: StoredTokens) -> StorySignature:
 
 
 def same_as_stored(a: StorySignature, b: StoredTokens) -> bool:
-    """same_story of a signature and stored tokens."""
-    tokens = a.tokens
-    shared = len(tokens.intersection(b.tokens))
+    """same_story of a signature and stored tokens. (_at_least is written out: a story index
+    asks this of every candidate.)"""
+    tokens, known = a.tokens, b.tokens
+    shared = len(tokens.intersection(known))
     if shared < SHARED_TOKENS:
         return False
-    if _at_least(shared, len(tokens) + len(b.tokens) - shared, _STORY_SHARE):
+    if shared * _STORY_SHARE[1] >= _STORY_SHARE[0] * (len(tokens) + len(known) - shared):
         return True
-    title_b, text_b = b.tokens[:b.titled], b.tokens[b.titled:]
-    titles_shared = len(a.title_tokens.intersection(title_b))
-    titles_union = len(a.title_tokens) + len(title_b) - titles_shared
-    if not titles_union or not _at_least(titles_shared, titles_union, _TITLE_SHARE):
+    titled = b.titled
+    titles_shared = len(a.title_tokens.intersection(known[:titled]))
+    titles_union = len(a.title_tokens) + titled - titles_shared
+    if not titles_union or titles_shared * _TITLE_SHARE[1] < _TITLE_SHARE[0] * titles_union:
         return False
-    text_a = tokens - a.title_tokens
+    text_a, text_b = tokens - a.title_tokens, known[titled:]
     return len(text_a.intersection(text_b)) >= TEXT_OVERLAP * min(len(text_a), len(text_b))
 
 
