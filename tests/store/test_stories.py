@@ -1,5 +1,6 @@
 """Stories across sources are assigned as items are stored (store + the dedup verdict)."""
 
+import random
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -10,7 +11,7 @@ from scanner.cycle import same_story, story_index
 from scanner.models import FetchResult, Item, SourceState
 from scanner.preparing import with_story_signature
 from scanner.store import Store, StoryIndex, migrations
-from scanner.store.stories import HOT_BAND, TextJudge
+from scanner.store.stories import HOT_BAND, MAX_CANDIDATES, TextJudge, _Known
 
 NOW = datetime(2026, 11, 19, 10, 0, tzinfo=timezone.utc)
 REPORT = ("Biblioteksstatistiken för 2025 visar att besöken på folkbiblioteken ökade med fyra "
@@ -111,3 +112,32 @@ def test_a_band_shared_by_many_items_finds_no_candidates(store):
     found = sorted((i.url, i.story) for i in store.latest_items(limit=20))
     stories_seen = {story for _, story in found}
     assert len(stories_seen) == 2  # the first eleven joined one story; the last stood alone
+
+
+def plain_candidates(index: StoryIndex, bands, earliest, latest) -> list[int]:
+    """The reference ranking: ids sharing the most (not hot) bands, then the oldest, inside
+    the window, at most MAX_CANDIDATES."""
+    shared: dict[int, int] = {}
+    for band in bands:
+        ids = index._by_band.get(hash(band))
+        ids = [ids] if type(ids) is int else ids or []
+        for item_id in ids if len(ids) <= HOT_BAND else []:
+            shared[item_id] = shared.get(item_id, 0) + 1
+    inside = [i for i in shared if earliest <= index._known[i].published <= latest]
+    return sorted(inside, key=lambda i: (-shared[i], i))[:MAX_CANDIDATES]
+
+
+def test_candidates_are_ranked_as_the_plain_ranking_ranks_them():
+    rng = random.Random(7)
+    index = StoryIndex(TextJudge(lambda a, b: False))
+    bands = [f"b{n % 24}:{n:04x}" for n in range(300)]  # some shared by more than HOT_BAND
+    for item_id in rng.sample(range(1, 2000), 400):
+        published = NOW + timedelta(hours=rng.randrange(-400, 400))
+        index._remember(_Known(item_id, item_id, published, ""), rng.sample(bands, 6))
+    for _ in range(200):
+        asked = rng.sample(bands, 8)
+        earliest = NOW + timedelta(hours=rng.randrange(-400, 0))
+        latest = earliest + timedelta(hours=rng.randrange(0, 500))
+        it = replace(item("kb", "x", "Rubrik", OTHER), story_bands=tuple(asked))
+        assert [k.id for k in index._candidates(it, earliest, latest)] == \
+            plain_candidates(index, asked, earliest, latest)
