@@ -75,7 +75,7 @@ class Store:
         with self.engine.begin() as conn:
             upsert.upsert(conn, source_state, [asdict(state) for _, state in records],
                           key="source_id")
-            conn.execute(fetch_log.insert(), [_log_row(result) for result, _ in records])
+            _insert_log_rows(conn, [_log_row(result) for result, _ in records])
 
     def store_batch(self, items_in: Sequence[Item], result: FetchResult, state: SourceState,
                     skipped: int = 0, same_story: stories.SameStory | None = None,
@@ -95,7 +95,7 @@ class Store:
 
     def _save_state_and_log(self, conn, result, state, counts, skipped) -> None:
         upsert.upsert(conn, source_state, [asdict(state)], key="source_id")
-        conn.execute(fetch_log.insert(), [_log_row(result, counts, skipped)])
+        _insert_log_rows(conn, [_log_row(result, counts, skipped)])
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -219,6 +219,10 @@ def _log_row(result: FetchResult, counts: BatchCounts = BatchCounts(), skipped: 
                 status=result.status, error_key=result.error_key, message=result.message,
                 new=counts.new, updated=counts.updated, unchanged=counts.unchanged,
                 skipped=skipped, elapsed=result.elapsed)
+
+
+def _insert_log_rows(conn: Connection, rows: list[dict]) -> None:
+    upsert.insert_rows(conn, fetch_log, list(rows[0]), [tuple(row.values()) for row in rows])
 
 
 def _merge_items(conn: Connection, batch: Sequence[Item], index: stories.StoryIndex | None

@@ -21,11 +21,23 @@ def _insert_for(conn: Connection, table: Table):
 
 
 def upsert(conn: Connection, table: Table, rows: list[dict], key: str) -> None:
+    """INSERT the rows (all with the keys of the first), updating the row with the same `key`
+    where there is one."""
     if not rows:
         return
-    statement = _insert_for(conn, table)
-    columns = {c: statement.excluded[c] for c in rows[0] if c != key}
-    conn.execute(statement.on_conflict_do_update(index_elements=[key], set_=columns), rows)
+    mark = placeholder(conn)
+    if mark is None:
+        statement = _insert_for(conn, table)
+        columns = {c: statement.excluded[c] for c in rows[0] if c != key}
+        conn.execute(statement.on_conflict_do_update(index_elements=[key], set_=columns), rows)
+        return
+    columns = list(rows[0])
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                         f"VALUES ({', '.join([mark] * len(columns))}) "
+                         f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
+                         bound_rows(conn, table, columns, [tuple(map(row.__getitem__, columns))
+                                                           for row in rows]))
 
 
 def insert_ignore(conn: Connection, table: Table, rows: list[dict]) -> None:

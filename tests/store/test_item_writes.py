@@ -5,11 +5,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from scanner.models import FetchResult, Item, ItemTag, SourceState
 from scanner.store import Store
 from scanner.store.archive import ITEM_COLUMNS, SOURCE_COLUMNS, _item_row
-from scanner.store.schema import item_sources, item_tags, items
+from scanner.store.schema import fetch_log, item_sources, item_tags, items, source_state
 from scanner.store.tags import TAG_COLUMNS, tag_rows
 
 NOW = datetime(2026, 11, 23, 8, 0, 0, 123456, tzinfo=timezone.utc)
@@ -93,3 +94,36 @@ def test_items_get_consecutive_ids_in_batch_order_and_later_inserts_follow(store
         count = conn.execute(select(func.count()).select_from(items)).scalar_one()
     assert [tuple(row) for row in stored] == [(n + 1, f"h{n}") for n in range(7)]
     assert after == 8 and count == 8
+
+
+def test_source_states_and_the_fetch_log_are_written_as_sqlalchemy_would_write_them(store):
+    def state(source: str, streak: int) -> SourceState:
+        return SourceState(source, etag='"e%"', next_fetch=NOW.astimezone(STOCKHOLM),
+                           error_streak=streak, last_error="nätverket svarade inte",
+                           last_success=None, last_attempt=NOW, url="https://kb.example.se")
+
+    def fetched(source: str) -> FetchResult:
+        return FetchResult(source_id=source, url="https://kb.example.se", outcome="error",
+                           fetched_at=NOW, status=503, error_key="http_5xx", message="50 %",
+                           elapsed=0.25)
+
+    store.record_fetches([(fetched("kb"), state("kb", 1))])
+    store.record_fetches([(fetched("kb"), state("kb", 2))])  # an update of the same source
+    dialect = postgresql if store.engine.dialect.name == "postgresql" else sqlite
+    with store.engine.begin() as conn:
+        for streak in (1, 2):
+            row = {**state("bf", streak).__dict__}
+            statement = dialect.insert(source_state)
+            conn.execute(statement.on_conflict_do_update(
+                index_elements=["source_id"],
+                set_={c: statement.excluded[c] for c in row if c != "source_id"}), [row])
+            conn.execute(fetch_log.insert(), [dict(
+                source_id="bf", fetched_at=NOW, outcome="error", status=503, error_key="http_5xx",
+                message="50 %", new=0, updated=0, unchanged=0, skipped=0, elapsed=0.25)])
+    with store.engine.connect() as conn:
+        states = {row[0]: tuple(row[1:]) for row in conn.exec_driver_sql(
+            "SELECT * FROM source_state")}
+        logs = [tuple(row[1:]) for row in conn.exec_driver_sql(
+            "SELECT * FROM fetch_log ORDER BY id")]
+    assert states["kb"] == states["bf"] and states["kb"][4] == 2
+    assert [row[1:] for row in logs[:2]] == [row[1:] for row in logs[2:]]
