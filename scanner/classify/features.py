@@ -98,10 +98,17 @@ def _positions(ids: np.ndarray, sep: int):
     return (doc[words], ids[words]), (doc[:-1][pair], ids[:-1][pair], ids[1:][pair])
 
 
-def _counts(rows, cols, shape) -> sp.csr_matrix:
+def _counts(rows: np.ndarray, cols: np.ndarray, shape) -> sp.csr_matrix:
+    """How often each (row, column) pair occurs, columns < 0 left out: the canonical CSR
+    matrix (sorted columns, no duplicates) that scipy's COO -> CSR conversion gives, built in
+    one step (a batch's constant cost is mostly scipy's per-matrix checks)."""
     keep = cols >= 0
-    ones = np.ones(int(keep.sum()), np.float32)
-    return sp.csr_matrix((ones, (rows[keep], cols[keep])), shape=shape)
+    if not keep.all():
+        rows, cols = rows[keep], cols[keep]
+    codes, times = np.unique(rows * shape[1] + cols, return_counts=True)
+    indptr = np.searchsorted(codes, np.arange(shape[0] + 1) * shape[1])
+    return sp.csr_matrix((times.astype(np.float32), codes % max(shape[1], 1), indptr),
+                         shape=shape)
 
 
 def _grams(word: str, low: int = 3, high: int = 5):
@@ -121,25 +128,29 @@ def _gram_matrix(words: list[str], index: dict) -> sp.csr_matrix:
 
 
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    counts = counts.tocsr()
     weighted = (1.0 + np.log(counts.data.astype(np.float32, copy=False))) * idf.take(counts.indices)
-    return l2_normalized(sp.csr_matrix((weighted, counts.indices, counts.indptr),
-                                       shape=counts.shape))
+    return sp.csr_matrix((_unit_rows(weighted, counts.indptr), counts.indices, counts.indptr),
+                         shape=counts.shape)
 
 
 def l2_normalized(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    """Rows scaled to unit L2 norm, bit for bit as scikit-learn's `normalize` does it: float32
-    squares summed in float64 in row order (a CSR product with ones adds them one by one), the
-    division in float64. Empty rows stay empty."""
-    squares = np.square(matrix.data).astype(np.float64)
-    sums = sp.csr_matrix((squares, matrix.indices, matrix.indptr), shape=matrix.shape) @ \
-        np.ones(matrix.shape[1])
+    """Rows scaled to unit L2 norm, bit for bit as scikit-learn's `normalize` does it."""
+    return sp.csr_matrix((_unit_rows(matrix.data, matrix.indptr), matrix.indices, matrix.indptr),
+                         shape=matrix.shape)
+
+
+def _unit_rows(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """CSR `data` with every row scaled to unit L2 norm as scikit-learn's `normalize` scales it:
+    the squares (in data's dtype) summed in float64 in row order — bincount adds its weights
+    one by one, in order —, the division in float64. Empty rows stay empty."""
+    lengths = np.diff(indptr)
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    sums = np.bincount(rows, np.square(data).astype(np.float64), minlength=len(lengths))
     norms = np.sqrt(sums)
     norms[norms == 0.0] = 1.0
-    data = matrix.data.astype(np.float64)
-    data /= np.repeat(norms, np.diff(matrix.indptr))
-    return sp.csr_matrix((data.astype(matrix.dtype), matrix.indices, matrix.indptr),
-                         shape=matrix.shape)
+    scaled = data.astype(np.float64)
+    scaled /= np.repeat(norms, lengths)
+    return scaled.astype(data.dtype)
 
 
 def _idf(counts: sp.csr_matrix, keep_min: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from scanner.classify.features import (
-    _WORD, TextFeatures, _gram_matrix, _tokens, clean_text, l2_normalized, model_text,
+    _WORD, TextFeatures, _counts, _gram_matrix, _tokens, clean_text, l2_normalized, model_text,
     word_tokens,
 )
 from scanner.classify.labels import LabelledText
@@ -187,6 +187,23 @@ def test_l2_rows_are_bit_for_bit_those_of_scikit_learn_normalize():
         assert np.array_equal(ours.indptr, theirs.indptr)
         assert np.array_equal(ours.indices, theirs.indices)
         assert np.array_equal(ours.data.view(np.uint32), theirs.data.view(np.uint32))
+
+
+def test_counts_are_the_canonical_matrix_of_scipys_coo_conversion():
+    rng = np.random.default_rng(1)
+    for rows_n, cols_n, n in ((1, 5, 0), (3, 1, 10), (50, 7000, 4000), (400, 30, 9000)):
+        rows = np.sort(rng.integers(0, rows_n, n))
+        cols = rng.integers(-3, cols_n, n)
+        keep = cols >= 0
+        expected = sp.coo_matrix((np.ones(keep.sum(), np.float32), (rows[keep], cols[keep])),
+                                 shape=(rows_n, cols_n)).tocsr()
+        expected.sum_duplicates()
+        ours = _counts(rows, cols, (rows_n, cols_n))
+        assert ours.dtype == expected.dtype == np.float32
+        assert np.array_equal(ours.indptr, expected.indptr)
+        assert np.array_equal(ours.indices, expected.indices)
+        assert ours.indices.dtype == expected.indices.dtype
+        assert np.array_equal(ours.data, expected.data)
 
 
 @pytest.mark.parametrize("text", [
