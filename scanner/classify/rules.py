@@ -93,13 +93,23 @@ class RuleEvidence:
         return _ranked(units)
 
 
+_Phrase = tuple[int, int, int, tuple[tuple[int, Ref], ...]]
+# (term, words before its anchor, words after it, (offset from the anchor, ref) of those words)
+
+
+def _phrase(term: int, anchor: int, size: int) -> _Phrase:
+    others = tuple((position - anchor, (term, position)) for position in range(size)
+                   if position != anchor)
+    return term, anchor, size - 1 - anchor, others
+
+
 @dataclass(frozen=True)
 class _Entry:
     """What one distinct token matches."""
 
     unit: str  # its stem: words sharing a stem are one piece of evidence
     singles: tuple[tuple[int, str], ...]  # (term, unit) of the one-word terms it matches
-    anchors: tuple[int, ...]  # phrases whose anchor (rarest) word it can be
+    anchors: tuple[_Phrase, ...]  # phrases whose anchor (rarest) word it can be
     members: frozenset[Ref]  # every (term, position) it can stand for
 
 
@@ -184,23 +194,22 @@ class RuleMatcher:
                 self._count_phrases(words, word, occurrences[word], entry.anchors, counts)
         return counts
 
-    def _count_phrases(self, words: list[str], word: str, times: int, terms: tuple,
-                       counts: dict) -> None:
-        """The phrases anchored on `word`, looked for around each of its `times` places."""
-        hits, total, place = self._index.hits, len(words), -1
+    def _count_phrases(self, words: list[str], word: str, times: int,
+                       phrases: tuple[_Phrase, ...], counts: dict) -> None:
+        """The phrases anchored on `word`, looked for around each of its `times` places (the
+        anchor itself matches by construction: only the other words are checked)."""
+        hits, last, place = self._index.hits, len(words) - 1, -1
         for _ in range(times):
             place = words.index(word, place + 1)  # the scan runs in C
-            for term in terms:
-                start = place - self._anchor[term]
-                end = start + self._sizes[term]
-                if start < 0 or end > total:
+            for term, before, after, others in phrases:
+                if place < before or place + after > last:
                     continue
-                for position in range(self._sizes[term]):
-                    entry = hits.get(words[start + position])
-                    if entry is None or (term, position) not in entry.members:
+                for offset, ref in others:
+                    entry = hits.get(words[place + offset])
+                    if entry is None or ref not in entry.members:
                         break
                 else:
-                    key = (term, hits[words[end - 1]].unit)
+                    key = (term, hits[words[place + after]].unit)
                     counts[key] = counts.get(key, 0) + 1
 
     def _evidence(self, title: dict, text: dict, text_tokens: int) -> Evidence:
@@ -263,6 +272,7 @@ class _TokenIndex:
         self.suffix_lengths = sorted({len(key) for key in self.suffix})
         self.sizes = [len(term.atoms) for term in terms]
         self.anchors = anchors
+        self.phrases = [_phrase(t, anchors[t], size) for t, size in enumerate(self.sizes)]
         self.pooled = pooled  # relevance terms: all their words are one piece of evidence
         self.seen: set[str] = set()  # every token looked up so far
         self.hits: dict[str, _Entry] = {}  # the tokens among them that match something
@@ -302,7 +312,8 @@ class _TokenIndex:
             self.hits[word] = entry = _Entry(
                 stemmed, tuple((t, "" if self.pooled[t] else stemmed)
                                for t, p in refs if p == 0 and self.sizes[t] == 1),
-                tuple(t for t, p in refs if self.sizes[t] > 1 and p == self.anchors[t]), refs)
+                tuple(self.phrases[t] for t, p in refs if self.sizes[t] > 1
+                      and p == self.anchors[t]), refs)
             if entry.singles or entry.anchors:
                 self.active[word] = entry
 

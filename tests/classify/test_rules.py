@@ -173,6 +173,17 @@ def test_phrase_with_wildcard_and_repeats(matcher):
     assert hits["trygghet"].score > once
 
 
+def test_phrases_at_the_edges_of_a_text(matcher):
+    phrase = "hot mot personal*"
+    for text in ("hot mot personal", "Hot mot personalen", "x hot mot personalen",
+                 "hot mot personal x", "mot personal hot mot personalen hot mot"):
+        assert terms(matcher.match("", text), "trygghet") == (phrase,), text
+    for text in ("mot personal", "hot mot", "personal hot mot", "hot x mot personal"):
+        assert phrase not in terms(matcher.match("", text), "trygghet"), text
+    counted = matcher.match("", "hot mot personal hot mot personal")["trygghet"].score
+    assert counted > matcher.match("", "hot mot personal")["trygghet"].score
+
+
 def test_case_and_swedish_letters(matcher):
     assert "lasframjande" in matcher.match("LÄSFRÄMJANDE", "")
     assert "lasframjande" not in matcher.match("lasframjande", "")  # ä is not a
