@@ -136,6 +136,16 @@ class Tagger:
         self.blend = blend or Blend(**{f.name: stored[f.name] for f in fields(Blend)
                                        if f.name in stored})
         self.detect_language = detect_language
+        self._model_columns, self._thresholds = self._model_constants()
+
+    def _model_constants(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each taxonomy tag's column among the model's scores (-1: the model has none) and the
+        model's thresholds: worked out once, not per batch."""
+        if self.model is None:
+            return np.full(len(self.tag_ids), -1), np.zeros(0)
+        known = {tag: j for j, tag in enumerate(self.model.tag_ids)}
+        return (np.array([known.get(tag, -1) for tag in self.tag_ids], np.int64),
+                np.array(list(self.model.thresholds.values())))
 
     def tag(self, title: str, text: str, source_tags=(), lang: str | None = None) -> TagDecision:
         return self.tag_many([(title, text, source_tags, lang)])[0]
@@ -186,12 +196,13 @@ class Tagger:
 
     def _strength(self, scores: np.ndarray) -> np.ndarray:
         """Model strength per taxonomy tag (0 for tags the model was not trained on)."""
-        known = {tag: j for j, tag in enumerate(self.model.tag_ids)}
-        thresholds = np.array(list(self.model.thresholds.values()))
-        strength = model_strength(scores[:, :-1], thresholds)
-        columns = [strength[:, known[t]] if t in known else np.zeros(len(scores))
-                   for t in self.tag_ids]
-        return np.column_stack(columns)
+        strength = model_strength(scores[:, :-1], self._thresholds)
+        columns = self._model_columns
+        if not len(columns) or columns.max() < 0:
+            return np.zeros((len(scores), len(columns)))
+        per_tag = strength[:, np.maximum(columns, 0)]
+        per_tag[:, columns < 0] = 0.0
+        return per_tag
 
     def _model_features(self, rows: np.ndarray, columns: np.ndarray, model) -> list:
         """The model's words for each given tag (row, column) whose model strength is at least
@@ -199,8 +210,7 @@ class Tagger:
         if model is None:
             return [()] * len(rows)
         x, strength = model
-        known = {tag: j for j, tag in enumerate(self.model.tag_ids)}
-        model_column = np.array([known.get(tag, -1) for tag in self.tag_ids])[columns]
+        model_column = self._model_columns[columns]
         wanted = np.flatnonzero((strength[rows, columns] >= 0.25) & (model_column >= 0))
         features = [()] * len(rows)
         for k, words in zip(wanted.tolist(),

@@ -169,6 +169,23 @@ def test_batches_equal_single_items_and_use_one_model_call(tagger, monkeypatch):
     assert tagger.tag_many([]) == []
 
 
+def test_a_taxonomy_tag_the_model_was_not_trained_on_is_left_to_the_rules(tagger):
+    wider = parse_taxonomy_text(TAXONOMY_YAML.replace("tags:\n", "tags:\n  - id: evenemang\n"
+        "    label_sv: Evenemang\n    priority: 2\n    keywords: [författarbesök*]\n", 1))
+    widened = Tagger(wider, RuleMatcher(wider), tagger.model)
+    item = ("Författarbesök och bokcirkel", "Högläsning och läslust på biblioteket; "
+            "författarbesöken lockade många.")
+    scores = tagger.model.score_matrix([item])[1]
+    expected = model_strength(scores[:, :-1], np.array(list(tagger.model.thresholds.values())))
+    strength = widened._strength(scores)
+    assert widened.tag_ids[0] == "evenemang" and strength[0, 0] == 0.0
+    for j, tag in enumerate(widened.tag_ids[1:], 1):
+        assert strength[0, j] == expected[0, tagger.model.tag_ids.index(tag)]
+    tags = {tag.id: tag for tag in widened.tag(*item).tags}
+    assert tags["evenemang"].origin == "rule" and "modell" not in tags["evenemang"].why
+    assert tags["lasning"] == tagger.tag(*item).tags[0]
+
+
 def test_an_unreadable_item_raises_naming_it(tagger):
     with pytest.raises(TaggingError, match="item 1"):
         tagger.tag_many([("Rubrik", "Text", ()), 42])
