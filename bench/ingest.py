@@ -4,7 +4,8 @@
     python bench/ingest.py --feeds 20 --entries 10 --rescan-sources 100   # a quick look
 
 Feeds are served by bench/feedserver.py (a separate process) on loopback hosts 127.0.0.N.
-Each engine runs in its own child process so its peak RSS is its own.
+Each engine runs in its own child process so its peak RSS is its own; this process samples the
+child's tree from outside, so the sampling costs the engine nothing.
 """
 
 from __future__ import annotations
@@ -118,19 +119,20 @@ def child_reader(urls: list[str], workdir: Path) -> dict:
 
 
 class TreePeak(threading.Thread):
-    """Samples this process and all its descendants (fork server, parse workers) every 50 ms:
+    """Samples a process and all its descendants (fork server, parse workers) every 50 ms:
     the peak of their summed RSS, the peak of their summed PSS (each shared page split between
     the processes that map it, so the sum is what the tree really holds in memory), and each
     process's CPU seconds as last seen."""
 
-    def __init__(self):
+    def __init__(self, root: int):
         super().__init__(daemon=True)
+        self.root = root
         self.peak_mb = self.peak_pss_mb = 0.0
         self.cpu_s: dict[int, float] = {}
 
     def run(self) -> None:
         while True:
-            tree = _tree(os.getpid())
+            tree = _tree(self.root)
             self.peak_mb = max(self.peak_mb, sum(map(_rss_mb, tree)))
             self.peak_pss_mb = max(self.peak_pss_mb, sum(map(_pss_mb, tree)))
             self.cpu_s.update((pid, _cpu_s(pid)) for pid in tree)
@@ -177,9 +179,6 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-TREE_PEAK = TreePeak()
-
-
 def _timed(action):
     start = time.perf_counter()
     result = action()
@@ -189,19 +188,21 @@ def _timed(action):
 def _figures(first: float, rescan: float, stored: int, failed: int) -> dict:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"first_s": first, "rescan_s": rescan, "stored": stored, "failed": failed,
-            "peak_rss_mb": peak_mb, "tree_rss_mb": TREE_PEAK.peak_mb,
-            "tree_pss_mb": TREE_PEAK.peak_pss_mb, "tree_cpu_s": sum(TREE_PEAK.cpu_s.values()),
-            "main_cpu_s": _cpu_s(os.getpid())}
+            "peak_rss_mb": peak_mb, "main_cpu_s": _cpu_s(os.getpid())}
 
 
 def run_child(engine: str, urls: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "urls.json").write_text(json.dumps(urls))
-        out = subprocess.run([sys.executable, __file__, "--child", engine, tmp],
-                             capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            raise RuntimeError(f"{engine} child failed:\n{out.stderr[-3000:]}")
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        child = subprocess.Popen([sys.executable, __file__, "--child", engine, tmp],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tree = TreePeak(child.pid)
+        tree.start()
+        stdout, stderr = child.communicate()
+        if child.returncode != 0:
+            raise RuntimeError(f"{engine} child failed:\n{stderr[-3000:]}")
+        return {**json.loads(stdout.strip().splitlines()[-1]), "tree_rss_mb": tree.peak_mb,
+                "tree_pss_mb": tree.peak_pss_mb, "tree_cpu_s": sum(tree.cpu_s.values())}
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -210,7 +211,8 @@ def print_ingest(results: dict, entries_total: int) -> None:
     print(f"\nFirst ingest of {entries_total} entries (fetch + parse + store; reader: "
           "update_feeds + update_search)")
     print(f"{'engine':<10}{'wall s':>10}{'entries/s':>12}{'rescan s':>10}{'stored':>9}"
-          f"{'peak RSS MB':>13}{'tree RSS MB':>13}{'tree PSS MB':>13}{'CPU s':>8}")
+          f"{'peak RSS MB':>13}{'tree RSS MB':>13}{'tree PSS MB':>13}{'CPU s':>8}"
+          f"{'main CPU s':>12}")
     for engine, r in results.items():
         rate = entries_total / r["first_s"]
         print(f"{engine:<10}{r['first_s']:>10.2f}{rate:>12.0f}{r['rescan_s']:>10.2f}"
@@ -228,7 +230,6 @@ def main() -> None:
     args = _arguments()
     if args.child:
         urls = json.loads((args.workdir / "urls.json").read_text())
-        TREE_PEAK.start()
         runner = child_scanner if args.child == "scanner" else child_reader
         print(json.dumps(runner(urls, args.workdir)))
         return
