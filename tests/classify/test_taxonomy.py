@@ -423,3 +423,22 @@ def test_json_schema_describes_every_key():
                                         "parent", "keywords", "exclude", "weight", "children"}
     assert all(prop.get("description") for prop in entry["properties"].values())
     assert entry["additionalProperties"] is False
+
+
+def test_an_unchanged_file_is_parsed_once_and_an_edited_one_again(tmp_path):
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(SHIPPED.read_text(encoding="utf-8"), encoding="utf-8")
+    first = load_taxonomy(path)
+    assert load_taxonomy(path) is first
+    path.write_text(SHIPPED.read_text(encoding="utf-8").replace("tags:\n", "tags:\n  - id: evenemang\n    label_sv: Evenemang\n"
+                                   "    priority: 3\n", 1), encoding="utf-8")
+    again = load_taxonomy(path)
+    assert again is not first and again.by_id("evenemang").label_sv == "Evenemang"
+
+
+def test_a_broken_file_is_reported_every_time_it_is_read(tmp_path):
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text("tags:\n  - id: x\n    intervall: 3\n", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(ConfigError):
+            load_taxonomy(path)
