@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scanner import config, dedup, digesting
-from scanner.cycle import ParsePool, ScanCycle
+from scanner.cycle import ParsePool, ScanCycle, start_parsers_early
 from scanner.preparing import items_from
 from scanner.errors import ConfigError, UnknownSourceError
 from scanner.fetch import Fetcher
@@ -112,6 +112,7 @@ class Scanner:
             chosen = self.select_sources(source_ids, all_sources, now)
         states = self.store.load_states()
         notes: list[str] = []
+        start_parsers_early(self.settings, chosen, states)
         # Before fetching: loading (or, once per machine, training) the tagger inside the fetch
         # loop would stall the fetches in flight.
         spec = self._tagger_for_scan(now, notes) if chosen else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import sys
 import threading
 from collections import deque
@@ -44,9 +45,43 @@ class Pending:
     prepared: Future
 
 
+PARSER_MODULES = ("scanner.preparing", "scanner.tagging")
+
+
+def parse_workers_for(settings: Settings, sources: int) -> int:
+    """How many processes parse a cycle of `sources` sources (1: this one)."""
+    return min(settings.parse_workers, max(1, sources // PARSE_SOURCES_PER_WORKER))
+
+
+def start_parsers_early(settings: Settings, sources: list[Source],
+                        states: dict[str, SourceState]) -> None:
+    """Start the fork server (which imports the parsers and the tagger: a second of CPU,
+    on another core) before the cycle's first body arrives, when the cycle will surely use
+    parse workers. Otherwise they start with the first body, and a cycle of 304s starts none."""
+    if surely_parses_in_workers(settings, sources, states):
+        start_fork_server(PARSER_MODULES)
+
+
+def surely_parses_in_workers(settings: Settings, sources: list[Source],
+                             states: dict[str, SourceState]) -> bool:
+    """Enough of the sources have never sent a body (so they will) to keep workers busy."""
+    workers = parse_workers_for(settings, len(sources))
+    never_fetched = sum(1 for s in sources if _never_sent_a_body(states.get(s.id)))
+    return workers >= 2 and never_fetched >= workers * PARSE_SOURCES_PER_WORKER
+
+
+def _never_sent_a_body(state: SourceState | None) -> bool:
+    return state is None or state.body_hash is None
+
+
+def start_fork_server(preload: tuple[str, ...]) -> None:
+    """The fork server, importing `preload` once (not in every worker); returns at once."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
+    multiprocessing.forkserver.ensure_running()
+
+
 def worker_pool(workers: int, spec: TaggerSpec | None,
-                preload: tuple[str, ...] = ("scanner.preparing", "scanner.tagging")
-                ) -> ProcessPoolExecutor:
+                preload: tuple[str, ...] = PARSER_MODULES) -> ProcessPoolExecutor:
     """Processes that parse and tag with `spec`, started and warmed up (each has built its
     tagger) when this returns. forkserver, not fork: a forked child would inherit (and on
     exit close) the parent's open SQLite connections, which can remove the WAL under the
@@ -54,7 +89,7 @@ def worker_pool(workers: int, spec: TaggerSpec | None,
     context = multiprocessing.get_context("forkserver")
     # Imported once in the fork server (the first time it starts), so each worker starts warm
     # instead of importing numpy, scipy and the parsers while the parent waits to hand it work.
-    context.set_forkserver_preload(list(preload))
+    start_fork_server(preload)
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                    initializer=use_tagger, initargs=(spec,))
     try:
@@ -265,7 +300,7 @@ class ParsePool:
     (parse_one_waiting)."""
 
     def __init__(self, settings: Settings, sources: int, tagger: TaggerSpec | None):
-        self.workers = min(settings.parse_workers, max(1, sources // PARSE_SOURCES_PER_WORKER))
+        self.workers = parse_workers_for(settings, sources)
         self.tagger = tagger
         self.executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from scanner.core import Scanner
-from scanner.cycle import ParsePool
-from scanner.models import Source
+from scanner.cycle import ParsePool, surely_parses_in_workers
+from scanner.models import Source, SourceState
 from scanner.settings import Settings
 from tests.httpserver import conditional
 
@@ -69,6 +69,22 @@ def test_this_process_parses_bodies_while_the_workers_start(tmp_path):
         prepared = [future.result(timeout=120) for future in waiting]
     assert [p.items[0].title for p in prepared] == [
         f"Nyhet {n}-0: läsfrämjande i Åsele" for n in range(3)]
+
+
+def test_parsers_start_early_only_when_enough_sources_will_surely_send_a_body(tmp_path):
+    settings = Settings(config_dir=tmp_path, parse_workers=2)
+    sources = [Source(id=f"b{n}", name=f"B {n}", url=f"https://b{n}.example.se/rss")
+               for n in range(40)]
+    fetched_before = {s.id: SourceState(s.id, etag='"v1"', body_hash="abc") for s in sources}
+    failed_before = {s.id: SourceState(s.id, error_streak=2) for s in sources}
+    assert surely_parses_in_workers(settings, sources, {})  # a first scan: every one sends
+    assert surely_parses_in_workers(settings, sources, failed_before)  # never had a body
+    assert not surely_parses_in_workers(settings, sources, fetched_before)  # 304s likely
+    half = dict(list(fetched_before.items())[:25])
+    assert not surely_parses_in_workers(settings, sources, half)  # 15 new: < 2 workers x 8
+    assert not surely_parses_in_workers(settings, sources[:15], {})  # one process parses
+    assert not surely_parses_in_workers(Settings(config_dir=tmp_path, parse_workers=1),
+                                        sources, {})
 
 
 WORKER_MAIN = """
