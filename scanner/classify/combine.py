@@ -20,6 +20,7 @@ threshold (rules.THRESHOLD).
 from __future__ import annotations
 
 import gc
+import re
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -30,15 +31,23 @@ from itertools import product
 import numpy as np
 
 from scanner.classify.labels import LabelledText
-from scanner.classify.features import clean_text
+from scanner.classify.features import (
+    MAX_MODEL_CHARS, MAX_MODEL_TITLE_CHARS, TITLE_REPEAT, clean_text,
+)
 from scanner.classify.model import TagModel, TrainReport, f1_summary
-from scanner.classify.rules import THRESHOLD, RuleEvidence, RuleMatcher
+from scanner.classify.rules import THRESHOLD, RuleEvidence, RuleMatcher, words_of
+from scanner.classify.text import plain_tokens
 from scanner.errors import ScannerError
 from scanner.models import Taxonomy
+from scanner.plaintext import plain_utf8
 
 MAX_RULE_CHARS = 200_000  # rules read this much of a text; the model reads its first 20,000
 MAX_TITLE_CHARS = 2_000
 ORIGINS = ("rule", "model", "rule+model", "source")
+# Where the rules' words and the model's tokens of plain text part: markup and entities (the
+# rules and model_text clean them), "_" (a word character for the model only), é (e for the
+# rules; É lower-cases to it).
+_NOT_SHARED = re.compile("[<&_éÉ]")
 
 
 class TaggingError(ScannerError):
@@ -161,8 +170,9 @@ class Tagger:
         prepared = [_prepare(index, item) for index, item in enumerate(items)]
         if not prepared:
             return []
-        found, rule, rule_relevant = self._rule_scores(prepared)
-        given, score, origin, relevant, model = self._given(prepared, rule, rule_relevant)
+        found, rule, rule_relevant, tokens = self._rule_scores(prepared)
+        given, score, origin, relevant, model = self._given(prepared, rule, rule_relevant,
+                                                            tokens)
         relevant &= given.any(axis=1)  # an item with no tag is not relevant
         rows, columns = np.nonzero(given & relevant[:, None])
         features = self._model_features(rows, columns, model)
@@ -175,20 +185,25 @@ class Tagger:
                 for i, item in enumerate(prepared)]
 
     def _rule_scores(self, prepared):
-        found = []
+        """The rules' evidence, scores and relevance per item, and the model's tokens of each
+        item where they are the rules' words (else None)."""
+        found, tokens = [], []
         for i, (title, text, _, _) in enumerate(prepared):
             try:
-                found.append(self.rules.evidence(title, text))
+                title_words, text_words, model_tokens = item_words(title, text)
+                found.append(self.rules.evidence_of_words(title_words, text_words))
             except Exception as exc:  # noqa: BLE001 - reported per item, nothing kept
                 raise TaggingError(f"item {i} ('{title[:60]}'): the rules failed: {exc}") from exc
+            tokens.append(model_tokens)
         relevant = np.fromiter((f.relevant for f in found), bool, len(found))
-        return found, _score_matrix(found, self._columns), relevant
+        return found, _score_matrix(found, self._columns), relevant, tokens
 
-    def _given(self, prepared, rule: np.ndarray, rule_relevant: np.ndarray):
+    def _given(self, prepared, rule: np.ndarray, rule_relevant: np.ndarray, tokens: list):
         if self.model is None:
             given = rule >= THRESHOLD
             return given, rule, np.ones(rule.shape, int), rule_relevant, None
-        x, scores = self.model.score_matrix([(title, text) for title, text, _, _ in prepared])
+        x, scores = self.model.score_matrix(
+            [(title, text) for title, text, _, _ in prepared], tokens)
         strength = self._strength(scores)
         given, score, origin = blend_scores(rule, strength, self.blend)
         relevant = rule_relevant | (scores[:, -1] >= self.blend.relevance)
@@ -272,6 +287,19 @@ def _why(terms: tuple[str, ...], words: tuple[str, ...]) -> str:
     if words:
         parts.append("modell: " + ", ".join(words))
     return "; ".join(parts)
+
+
+def item_words(title: str, text: str) -> tuple[list[str], list[str], list[str] | None]:
+    """The rules' words of a (prepared) title and text, and the model's tokens of the item
+    when they are the same words, split once: for plain text (`plain_utf8`) that neither the
+    rules nor `model_text` clean or cut. None: the model reads the item itself."""
+    if (len(title) <= MAX_MODEL_TITLE_CHARS and len(text) <= MAX_MODEL_CHARS
+            and not _NOT_SHARED.search(title) and not _NOT_SHARED.search(text)):
+        plain_title, plain_text = plain_utf8(title), plain_utf8(text)
+        if plain_title is not None and plain_text is not None:
+            title_words, text_words = plain_tokens(plain_title), plain_tokens(plain_text)
+            return title_words, text_words, title_words * TITLE_REPEAT + text_words
+    return words_of(title), words_of(text), None
 
 
 def _prepare(index: int, item) -> tuple[str, str, tuple[str, ...], str | None]:

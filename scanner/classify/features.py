@@ -24,6 +24,7 @@ from scanner.classify.text import lowering_table
 from scanner.plaintext import plain_utf8
 
 MAX_MODEL_CHARS = 20_000
+MAX_MODEL_TITLE_CHARS = 2_000
 TITLE_REPEAT = 3
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 _MARKUP = re.compile(r"<[^<>]{0,2000}>")
@@ -58,21 +59,24 @@ def model_text(title: str, text: str) -> str:
     """What the model reads: the title three times, then the first 20,000 characters of text
     (TextFeatures casefolds)."""
     body = clean_text((text or "")[: 2 * MAX_MODEL_CHARS])[:MAX_MODEL_CHARS]
-    title = clean_text((title or "")[:2000])
+    title = clean_text((title or "")[:MAX_MODEL_TITLE_CHARS])
     return (title + " \n ") * TITLE_REPEAT + body
 
 
 _PLAIN_WORDS = lowering_table(lambda c: c.isalnum() or c == "_")
 
 
-def _tokens(docs: list[str]) -> list[str]:
+def _tokens(docs: list[str | list[str]]) -> list[str]:
     """Casefolded word tokens of a batch, documents separated by the token "SEP" (upper case:
     never a token of casefolded text), as `_WORD.findall(" SEP ".join(map(str.casefold, docs)))`
-    finds them."""
+    finds them. A document may come as its tokens already."""
     found: list[str] = []
     for number, doc in enumerate(docs):
         if number:
             found.append("SEP")
+        if isinstance(doc, list):
+            found += doc
+            continue
         plain = plain_utf8(doc)
         if plain is None:
             found += word_tokens(doc.casefold())
@@ -267,8 +271,9 @@ class TextFeatures:
         cols = np.concatenate([self._uni_col[np.minimum(ids, n)], np.where(found, pos + n_uni, -1)])
         return _counts(np.concatenate([doc, pdoc]), cols, (n_docs, len(self.terms)))
 
-    def blocks(self, docs: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """The word block and the char block (already weighted) of a batch."""
+    def blocks(self, docs: list[str | list[str]]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """The word block and the char block (already weighted) of a batch; a document may
+        come as its tokens (see `_tokens`)."""
         if not docs:
             return (sp.csr_matrix((0, len(self.terms)), dtype=np.float32),
                     sp.csr_matrix((0, len(self.grams)), dtype=np.float32))

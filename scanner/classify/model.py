@@ -226,12 +226,16 @@ class TagModel:
     def relevance_threshold(self) -> float:
         return float(self._heads.thresholds[-1])
 
-    def score_matrix(self, titles_and_texts: list[tuple[str, str]]):
+    def score_matrix(self, titles_and_texts: list[tuple[str, str]], tokens=None):
         """(word features, scores): one row per item; score columns are the tags, then
-        relevance. Pass the word features to `explain`."""
+        relevance. Pass the word features to `explain`. `tokens`, when given, holds per item
+        the tokens of its `model_text` where they are known already (else None)."""
         if self._heads is None:
             raise ScannerError("the tag model is not trained; run training first")
-        words, chars = self._features.blocks([model_text(t, b) for t, b in titles_and_texts])
+        docs = [model_text(t, b) for t, b in titles_and_texts] if tokens is None else [
+            model_text(t, b) if known is None else known
+            for (t, b), known in zip(titles_and_texts, tokens)]
+        words, chars = self._features.blocks(docs)
         return words, self._heads.scores(words, chars)
 
     def predict(self, titles_and_texts: list[tuple[str, str]]) -> list[dict[str, ModelScore]]:

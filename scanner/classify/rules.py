@@ -145,7 +145,13 @@ class RuleMatcher:
     def evidence(self, title: str, text: str) -> RuleEvidence:
         """The tags' scores and whether a relevance term matched; the terms only on request
         (the tagger explains the tags it gives, not every tag with a score)."""
-        evidence = self._scan(title, text)
+        return self._judged(self._scan(title, text))
+
+    def evidence_of_words(self, title_words: list[str], text_words: list[str]) -> RuleEvidence:
+        """`evidence` of a title and a text already split by `words_of`."""
+        return self._judged(self._word_evidence(title_words, text_words))
+
+    def _judged(self, evidence: Evidence) -> RuleEvidence:
         found = evidence.get(_KEYWORD, {})
         vetoed = evidence.get(_EXCLUDE)
         if vetoed or self._nested:
@@ -174,11 +180,13 @@ class RuleMatcher:
         last = self._last
         if last is not None and last[0] == title and last[1] == text:
             return last[2]
-        title_words, text_words = _words(title), _words(text)
-        evidence = self._evidence(self._count(title_words), self._count(text_words),
-                                  len(text_words))
+        evidence = self._word_evidence(words_of(title), words_of(text))
         self._last = (title, text, evidence)
         return evidence
+
+    def _word_evidence(self, title_words: list[str], text_words: list[str]) -> Evidence:
+        return self._evidence(self._count(title_words), self._count(text_words),
+                              len(text_words))
 
     def _count(self, words: list[str]) -> dict[tuple[int, str], int]:
         """(term index, unit) -> occurrences in `words`."""
@@ -361,7 +369,7 @@ def _lineage(taxonomy: Taxonomy, tag_id: str) -> tuple[str, ...]:
     return tuple(chain)
 
 
-def _words(text: str) -> list[str]:
+def words_of(text: str) -> list[str]:
     """Folded tokens; markup that slipped through (tags, entities) is not taken for words."""
     if not text:
         return []

@@ -83,10 +83,7 @@ def tokens(text: str) -> list[str]:
     """
     plain = plain_utf8(text)
     if plain is not None:
-        for e_acute in _E_ACUTE:
-            if e_acute in plain:
-                plain = plain.replace(e_acute, b"e")
-        return plain.translate(_PLAIN_SEPARATE).decode("utf-8").split()
+        return plain_tokens(plain)
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     text = text.casefold()
@@ -98,6 +95,14 @@ def tokens(text: str) -> list[str]:
     if "".join(words).isalnum():
         return words
     return _TOKEN.findall(text)  # rarer punctuation or symbols: the slow, exact way
+
+
+def plain_tokens(plain: bytes) -> list[str]:
+    """`tokens` of a text whose `plain_utf8` is `plain`."""
+    for e_acute in _E_ACUTE:
+        if e_acute in plain:
+            plain = plain.replace(e_acute, b"e")
+    return plain.translate(_PLAIN_SEPARATE).decode("utf-8").split()
 
 
 def _special_char(match: re.Match[str]) -> str:

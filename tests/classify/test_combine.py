@@ -15,11 +15,15 @@ from scanner.classify.combine import (
     cyclic_gc_paused,
     fit_blend,
     fit_tagger,
+    item_words,
     model_strength,
 )
+from scanner.classify.combine import _prepare as prepare
+from scanner.classify.features import _tokens, model_text
 from scanner.classify.labels import LabelledText
 from scanner.classify.model import TagModel
-from scanner.classify.rules import RuleMatcher
+from scanner.classify.rules import RuleMatcher, words_of
+from scanner.plaintext import PLAIN_MARKS
 from scanner.classify.taxonomy import parse_taxonomy_text
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -163,10 +167,29 @@ def test_batches_equal_single_items_and_use_one_model_call(tagger, monkeypatch):
     singles = [tagger.tag(*item) for item in items]
     calls = []
     original = tagger.model.score_matrix
-    monkeypatch.setattr(tagger.model, "score_matrix", lambda pairs: calls.append(1) or
-                        original(pairs))
+    monkeypatch.setattr(tagger.model, "score_matrix", lambda pairs, tokens=None:
+                        calls.append(1) or original(pairs, tokens))
     assert tagger.tag_many(items) == singles and len(calls) == 1
     assert tagger.tag_many([]) == []
+
+
+def test_an_items_words_are_split_once_only_where_rules_and_model_read_the_same_words():
+    rng = random.Random(5)
+    plain = list("abcXYZ 019.,-:;'\n_<&") + list("åäöéÅÄÖÉ") + list(PLAIN_MARKS)
+    alphabets = (plain, plain + ["ü", "ß", "\u0301", "Ã", "\U0001f600"],
+                 list("abc åäöÅÄÖ.-\n") + list(PLAIN_MARKS))
+    shared = 0
+    for alphabet in alphabets:
+        for _ in range(1500):
+            title, text, _, _ = prepare(0, tuple("".join(rng.choices(alphabet, k=rng.randint(0, n)))
+                                                 for n in (12, 60)))
+            title_words, text_words, model_tokens = item_words(title, text)
+            assert (title_words, text_words) == (words_of(title), words_of(text))
+            if model_tokens is not None:
+                shared += 1
+                assert model_tokens == _tokens([model_text(title, text)]), (title, text)
+    assert shared > 1000
+    assert item_words("Läsfrämjande", "a" * 20_001)[2] is None  # the model cuts the text
 
 
 def test_a_taxonomy_tag_the_model_was_not_trained_on_is_left_to_the_rules(tagger):
