@@ -35,7 +35,7 @@ from scanner.classify.features import (
     MAX_MODEL_CHARS, MAX_MODEL_TITLE_CHARS, TITLE_REPEAT, clean_text,
 )
 from scanner.classify.model import TagModel, TrainReport, f1_summary
-from scanner.classify.rules import THRESHOLD, RuleEvidence, RuleMatcher, words_of
+from scanner.classify.rules import THRESHOLD, RuleEvidence, RuleMatcher, round4, words_of
 from scanner.classify.text import plain_tokens
 from scanner.errors import ScannerError
 from scanner.models import Taxonomy
@@ -239,7 +239,7 @@ class Tagger:
         tags = {}
         for j, score, code, words in given:
             tag = self.tag_ids[j]
-            tags[tag] = TagScore(tag, round(score, 4), _why(found.terms(tag), words),
+            tags[tag] = TagScore(tag, round4(score), _why(found.terms(tag), words),
                                  ORIGINS[code - 1])
         for tag in dict.fromkeys(source_tags):
             why = "; ".join(filter(None, ["källans tagg", tags[tag].why if tag in tags else ""]))

@@ -258,7 +258,7 @@ class RuleMatcher:
         weights, scores = self._weights, {}
         for tag_id, units in found.items():
             evidence = sum([value for value, _ in units.values()]) * weights[tag_id]
-            score = round(1.0 - math.exp(-RATE * evidence), 4)
+            score = round4(1.0 - math.exp(-RATE * evidence))
             if score > 0:
                 scores[tag_id] = score
         return scores
@@ -384,6 +384,21 @@ def words_of(text: str) -> list[str]:
 def _with_label(labels: tuple[str, ...], label: str) -> tuple[str, ...]:
     """The sorted labels with one more (remembered: the same few pairs meet in every item)."""
     return tuple(sorted({*labels, label}))
+
+
+def round4(x: float) -> float:
+    """`round(x, 4)`, several times faster for the usual scores. round() finds the decimal
+    digits exactly (slowly); x·10⁴ in floating point is within 10⁻¹¹ of the exact product, so
+    its fraction tells which way to round unless it is within 10⁻⁶ of a half, where round()
+    decides. The quotient k / 10⁴ is the float nearest the decimal, as round() returns it."""
+    if not 0.0 < x < 1e6:
+        return round(x, 4)
+    scaled = x * 10_000.0
+    whole = math.floor(scaled)
+    fraction = scaled - whole
+    if abs(fraction - 0.5) < 1e-6:
+        return round(x, 4)
+    return (whole + (fraction > 0.5)) / 10_000.0
 
 
 def _merge(into: Units, units: Units) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
 
-from scanner.classify.rules import THRESHOLD, RuleHit, RuleMatcher
+from scanner.classify.rules import THRESHOLD, RuleHit, RuleMatcher, round4
 from scanner.classify.taxonomy import load_taxonomy, parse_taxonomy_text
 from scanner.classify.text import _TOKEN, fold, parse_keyword, stem, tokens
 from scanner.plaintext import PLAIN_MARKS
@@ -382,3 +383,15 @@ def test_rules_alone_on_the_labelled_items_stay_good(shipped):
     micro = 2 * tp / (2 * tp + fp + fn)
     assert micro >= 0.70, f"rules-alone micro-F1 dropped to {micro:.3f}"
     assert sum(shipped.is_relevant(row["title"], row["text"]) for row in rows) >= 0.95 * len(rows)
+
+
+def test_round4_is_round_to_four_decimals():
+    rng = random.Random(4)
+    ties = [(k + 0.5) / 10_000 for k in range(0, 10_001, 7)]
+    samples = ([rng.random() for _ in range(100_000)] + [rng.uniform(0, 50) for _ in range(20_000)]
+               + [rng.randint(0, 10_000) / 10_000 for _ in range(5_000)] + ties
+               + [math.nextafter(t, d) for t in ties for d in (0.0, 1.0)]
+               + [0.0, -0.0, -0.25, 1.0, 0.99995, 0.00005, 1e-300, 5e-5, 1e7, math.inf, -math.inf])
+    for x in samples:
+        assert repr(round4(x)) == repr(round(x, 4)), x
+    assert math.isnan(round4(math.nan))
