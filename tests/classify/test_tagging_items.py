@@ -1,0 +1,37 @@
+"""scanner.tagging.tag_items: the decision written onto each item, as dataclasses.replace would."""
+
+from dataclasses import fields, replace
+from datetime import datetime, timezone
+
+from scanner.classify.combine import TagDecision, TagScore
+from scanner.models import Item, ItemTag
+from scanner.tagging import with_decision
+
+WHEN = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
+
+
+def item() -> Item:
+    return Item("kb", "guid-1", "https://kb.se/1", "https://kb.se/1", "Bokstart", "Text",
+                "<p>Text</p>", WHEN, WHEN, False, "hash", "en", "Anna", ("mik",),
+                (ItemTag("old", 0.1, "", "rule"),), False, "v0", "bok start", ("b1", "b2"))
+
+
+def test_with_decision_is_replace_with_the_decisions_tags_verdict_and_language():
+    decision = TagDecision(True, (TagScore("lasframjande", 0.8123, "träffar: bokstart*", "rule"),
+                                  TagScore("mik", 1.0, "källans tagg", "source"),
+                                  TagScore("barn-unga", 0.51, "modell: barn", "model")), "sv")
+    original = item()
+    tagged = with_decision(original, decision, "v1")
+    expected = replace(original, tag_scores=(ItemTag("lasframjande", 0.8123, "träffar: bokstart*",
+                                                     "rule"),
+                                             ItemTag("barn-unga", 0.51, "modell: barn", "model")),
+                       relevant=True, lang="sv", tagger_version="v1")
+    assert tagged == expected and hash(tagged) == hash(expected)
+    assert [getattr(tagged, f.name) for f in fields(Item)] == \
+        [getattr(expected, f.name) for f in fields(Item)]
+    assert vars(tagged) == vars(expected) and original == item()
+
+
+def test_an_item_keeps_its_language_when_the_decision_has_none():
+    tagged = with_decision(item(), TagDecision(False, (), ""), "v1")
+    assert (tagged.lang, tagged.relevant, tagged.tag_scores) == ("en", False, ())
