@@ -110,9 +110,17 @@ def _counts(rows: np.ndarray, cols: np.ndarray, shape) -> sp.csr_matrix:
     if not keep.all():
         rows, cols = rows[keep], cols[keep]
     codes, times = np.unique(rows * shape[1] + cols, return_counts=True)
-    indptr = np.searchsorted(codes, np.arange(shape[0] + 1) * shape[1])
-    return sp.csr_matrix((times.astype(np.float32), codes % max(shape[1], 1), indptr),
-                         shape=shape)
+    index = _index_dtype(shape, len(codes))
+    indptr = np.searchsorted(codes, np.arange(shape[0] + 1) * shape[1]).astype(index)
+    return sp.csr_matrix((times.astype(np.float32), (codes % max(shape[1], 1)).astype(index),
+                          indptr), shape=shape)
+
+
+def _index_dtype(shape, nnz: int):
+    """The index type scipy gives a CSR matrix of this shape and size: int32 where it fits.
+    Passed in that type, its indices are not scanned again to find out."""
+    fits = max(*shape, nnz) <= np.iinfo(np.int32).max
+    return np.int32 if fits else np.int64
 
 
 def _grams(word: str, low: int = 3, high: int = 5):

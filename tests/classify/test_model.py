@@ -203,7 +203,11 @@ def test_counts_are_the_canonical_matrix_of_scipys_coo_conversion():
         assert np.array_equal(ours.indptr, expected.indptr)
         assert np.array_equal(ours.indices, expected.indices)
         assert ours.indices.dtype == expected.indices.dtype
+        assert ours.indptr.dtype == expected.indptr.dtype
         assert np.array_equal(ours.data, expected.data)
+    wide = _counts(np.zeros(2, np.int64), np.array([0, 2**31 + 5]), (1, 2**31 + 6))
+    assert wide.indices.dtype == wide.indptr.dtype == np.int64
+    assert wide.indices.tolist() == [0, 2**31 + 5] and wide.indptr.tolist() == [0, 2]
 
 
 @pytest.mark.parametrize("text", [
