@@ -209,6 +209,9 @@ class RuleMatcher:
         hits, last, place = self._index.hits, len(words) - 1, -1
         for _ in range(times):
             place = words.index(word, place + 1)  # the scan runs in C
+            if ((place == 0 or words[place - 1] not in hits)
+                    and (place == last or words[place + 1] not in hits)):
+                continue  # every phrase has a word just before or just after its anchor
             for term, before, after, others in phrases:
                 if place < before or place + after > last:
                     continue
@@ -257,7 +260,11 @@ class RuleMatcher:
         """The score of every tag with evidence above 0 (one loop: it runs for every item)."""
         weights, scores = self._weights, {}
         for tag_id, units in found.items():
-            evidence = sum([value for value, _ in units.values()]) * weights[tag_id]
+            if len(units) == 1:  # the sum of one (positive) value, without the list
+                (value, _), = units.values()
+                evidence = value * weights[tag_id]
+            else:
+                evidence = sum([value for value, _ in units.values()]) * weights[tag_id]
             score = round4(1.0 - math.exp(-RATE * evidence))
             if score > 0:
                 scores[tag_id] = score

@@ -10,7 +10,7 @@ from textwrap import dedent
 
 import pytest
 
-from scanner.classify.rules import THRESHOLD, RuleHit, RuleMatcher, round4
+from scanner.classify.rules import RATE, THRESHOLD, RuleHit, RuleMatcher, round4
 from scanner.classify.taxonomy import load_taxonomy, parse_taxonomy_text
 from scanner.classify.text import _TOKEN, fold, parse_keyword, stem, tokens
 from scanner.plaintext import PLAIN_MARKS
@@ -395,3 +395,43 @@ def test_round4_is_round_to_four_decimals():
     for x in samples:
         assert repr(round4(x)) == repr(round(x, 4)), x
     assert math.isnan(round4(math.nan))
+
+
+def test_counts_are_those_of_every_term_tried_at_every_place(shipped):
+    """_count against its definition: each word's one-word terms, and each phrase wherever all
+    its words stand at consecutive places (keyed by the unit of its last word)."""
+    index = shipped._index
+    phrase_words = [word for term in shipped._terms if len(term.atoms) > 1
+                    for word in tokens(term.label.replace("*", ""))]
+    vocabulary = phrase_words + ["och", "en", "biblioteket", "läsfrämjande", "xyz", "2024"]
+    rng = random.Random(8)
+    for _ in range(400):
+        words = rng.choices(vocabulary, k=rng.randint(0, 40))
+        members = [frozenset(index._find(word, stem(word))) for word in words]
+        expected: dict = {}
+        for place, word in enumerate(words):
+            for term, position in members[place]:
+                if index.sizes[term] == 1:
+                    key = (term, "" if index.pooled[term] else stem(word))
+                    expected[key] = expected.get(key, 0) + 1
+            for term, size in enumerate(index.sizes):
+                end = place + size - 1
+                if size > 1 and end < len(words) and all(
+                        (term, p) in members[place + p] for p in range(size)):
+                    key = (term, stem(words[end]))
+                    expected[key] = expected.get(key, 0) + 1
+        assert shipped._count(words) == expected, words
+
+
+def test_scores_are_those_of_the_summed_evidence(shipped):
+    from scanner.classify import bundled_examples
+
+    weights = {tag.id: tag.weight for tag in shipped.taxonomy.tags}
+    checked = 0
+    for example in bundled_examples():
+        found = shipped.evidence(example.title, example.text)
+        for tag, units in found._units.items():
+            evidence = sum([value for value, _ in units.values()]) * weights[tag]
+            assert found.scores[tag] == round(1.0 - math.exp(-RATE * evidence), 4)
+            checked += 1
+    assert checked > 500
