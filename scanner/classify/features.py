@@ -140,9 +140,11 @@ def _gram_matrix(words: list[str], index: dict) -> sp.csr_matrix:
 
 
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """The batch's own `counts` turned into its TF-IDF rows in place (a new matrix would go
+    through scipy's checks once more, a good part of a batch's fixed cost)."""
     weighted = (1.0 + np.log(counts.data.astype(np.float32, copy=False))) * idf.take(counts.indices)
-    return sp.csr_matrix((_unit_rows(weighted, counts.indptr), counts.indices, counts.indptr),
-                         shape=counts.shape)
+    counts.data = _unit_rows(weighted, counts.indptr)
+    return counts
 
 
 def l2_normalized(matrix: sp.csr_matrix) -> sp.csr_matrix:
