@@ -43,9 +43,9 @@ from scanner.plaintext import plain_utf8
 MAX_RULE_CHARS = 200_000  # rules read this much of a text; the model reads its first 20,000
 MAX_TITLE_CHARS = 2_000
 ORIGINS = ("rule", "model", "rule+model", "source")
-# Where the rules' words and the model's tokens of plain text part: markup and entities (the
-# rules and model_text clean them), "_" (a word character for the model only), é (e for the
-# rules; É lower-cases to it).
+# Characters on which the rules' words and the model's tokens of plain text differ: markup
+# and entities (the rules and model_text clean them), "_" (a word character for the model
+# only), é (e for the rules; É lower-cases to it).
 _NOT_SHARED = ("<", "&", "_", "é", "É")
 
 
