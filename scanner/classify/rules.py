@@ -209,9 +209,6 @@ class RuleMatcher:
         hits, last, place = self._index.hits, len(words) - 1, -1
         for _ in range(times):
             place = words.index(word, place + 1)  # the scan runs in C
-            if ((place == 0 or words[place - 1] not in hits)
-                    and (place == last or words[place + 1] not in hits)):
-                continue  # every phrase has a word just before or just after its anchor
             for term, before, after, others in phrases:
                 if place < before or place + after > last:
                     continue
