@@ -45,7 +45,9 @@ class Pending:
     prepared: Future
 
 
-PARSER_MODULES = ("scanner.preparing", "scanner.tagging")
+# What a parse worker runs: imported once in the fork server, so every worker starts warm.
+PARSER_MODULES = ("scanner.preparing", "scanner.tagging", "scanner.classify.combine",
+                  "scanner.parse.language")
 
 
 def parse_workers_for(settings: Settings, sources: int) -> int:

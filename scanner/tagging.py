@@ -13,14 +13,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scanner import __version__
-from scanner.classify import (
-    RuleMatcher, TagDecision, TagModel, Tagger, bundled_examples, fit_tagger, load_taxonomy,
+from scanner.classify.labels import bundled_examples
+from scanner.classify.model_format import (
+    FORMAT_VERSION,
+    ModelFormatError,
+    sklearn_version,
+    unpacked_body,
 )
-from scanner.classify.model import FORMAT_VERSION, ModelFormatError, sklearn_version
 from scanner.models import Item, ItemTag, Taxonomy
-from scanner.parse.language import detect_language
+
+if TYPE_CHECKING:
+    from scanner.classify.combine import TagDecision, Tagger
 
 log = logging.getLogger("scanner")
 PACKAGED_TAXONOMY = Path(__file__).resolve().parent / "classify" / "data" / "taxonomy.yaml"
@@ -37,7 +43,12 @@ class TaggerSpec:
     taxonomy: Taxonomy | None = field(default=None, compare=False, repr=False)
 
     def build(self) -> Tagger:
-        taxonomy = self.taxonomy or load_taxonomy(self.taxonomy_path)
+        from scanner.classify.combine import Tagger
+        from scanner.classify.model import TagModel
+        from scanner.classify.rules import RuleMatcher
+        from scanner.parse.language import detect_language
+
+        taxonomy = self.taxonomy or _load_taxonomy(self.taxonomy_path)
         model = TagModel.from_bytes(self.model)
         return Tagger(taxonomy, RuleMatcher(taxonomy), model, detect_language=detect_language)
 
@@ -50,7 +61,7 @@ def taxonomy_path(config_dir: Path) -> Path:
 
 def bootstrap_spec(path: Path, cache_dir: Path, now: datetime) -> TaggerSpec:
     """The model trained on the package's own examples, from the disk cache when it is there."""
-    taxonomy = load_taxonomy(path)
+    taxonomy = _load_taxonomy(path)
     key = _bootstrap_key(taxonomy, path)
     cached = cache_dir / f"bootstrap-{key}.model"
     model = _read_cached(cached)
@@ -58,6 +69,13 @@ def bootstrap_spec(path: Path, cache_dir: Path, now: datetime) -> TaggerSpec:
         model = _train_bootstrap(taxonomy, now)
         _write_cache(cached, model)
     return TaggerSpec(str(path), model, f"bootstrap-{key}", taxonomy)
+
+
+def _load_taxonomy(path) -> Taxonomy:
+    """taxonomy.yaml read and validated (pydantic and the YAML reader are imported here only:
+    parse workers get the taxonomy already loaded and never need them)."""
+    from scanner.classify.taxonomy import load_taxonomy
+    return load_taxonomy(path)
 
 
 def _bootstrap_key(taxonomy: Taxonomy, path: Path) -> str:
@@ -69,6 +87,9 @@ def _bootstrap_key(taxonomy: Taxonomy, path: Path) -> str:
 
 
 def _train_bootstrap(taxonomy: Taxonomy, now: datetime) -> bytes:
+    from scanner.classify.combine import fit_tagger
+    from scanner.classify.rules import RuleMatcher
+
     log.info("training the bootstrap tag model on the bundled examples (once per machine)")
     examples = bundled_examples([tag.id for tag in taxonomy.tags])
     tagger, _ = fit_tagger(taxonomy, RuleMatcher(taxonomy), examples, now)
@@ -78,7 +99,7 @@ def _train_bootstrap(taxonomy: Taxonomy, now: datetime) -> bytes:
 def _read_cached(path: Path) -> bytes | None:
     try:
         data = path.read_bytes()
-        TagModel.from_bytes(data)  # refuse a cache written by another scikit-learn
+        unpacked_body(data)  # refuse a cache written by another scikit-learn, or damaged
         return data
     except (OSError, ModelFormatError):
         return None

@@ -14,9 +14,10 @@ from datetime import datetime
 from pathlib import Path
 
 from scanner.classify import (
-    Evaluation, LabelledText, RuleMatcher, Tagger, bundled_examples, cross_validate, evaluate,
-    fit_tagger, read_labelled_jsonl, read_shared_labels, shared_labels_path,
+    Evaluation, LabelledText, RuleMatcher, Tagger, bundled_examples, cross_validate, fit_tagger,
+    read_labelled_jsonl, read_shared_labels, shared_labels_path,
 )
+from scanner.classify.evaluate import evaluate
 from scanner.cycle import worker_pool
 from scanner.preparing import tag_texts, use_tagger
 from scanner.errors import ScannerError

@@ -12,24 +12,26 @@ and tags never imports it (the parse workers stay small).
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
-import json
 import pickle
 import time
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 
 import numpy as np
 
 from scanner.classify.features import TextFeatures, model_text
 from scanner.classify.labels import LabelledText
+from scanner.classify.model_format import (  # noqa: F401 - MAGIC and FORMAT_VERSION: re-exported
+    FORMAT_VERSION,
+    MAGIC,
+    ModelFormatError,
+    envelope,
+    sklearn_version,
+    unpacked_body,
+)
 from scanner.errors import ScannerError
 
-FORMAT_VERSION = 1
-MAGIC = b"scanner-tagmodel\n"
 MIN_POSITIVES = 3
 EXPLAIN_MIN_IDF = 2.0  # features in more than about a third of the training texts are not shown
 SEED = 0
@@ -44,19 +46,6 @@ def _estimator(kind: str):
                                   max_iter=1000, random_state=SEED)
     from sklearn.svm import LinearSVC
     return LinearSVC(C=0.5, class_weight="balanced", random_state=SEED)
-
-
-@cache
-def sklearn_version() -> str:
-    """The installed scikit-learn's version, read without importing it ("?" when absent)."""
-    try:
-        return importlib.metadata.version("scikit-learn")
-    except importlib.metadata.PackageNotFoundError:
-        return "?"
-
-
-class ModelFormatError(ScannerError):
-    """Stored model bytes were written by another format or scikit-learn version."""
 
 
 @dataclass(frozen=True)
@@ -286,37 +275,18 @@ class TagModel:
     def to_bytes(self) -> bytes:
         header = {"format_version": FORMAT_VERSION, "sklearn": sklearn_version(),
                   "numpy": np.__version__}
-        body = pickle.dumps(self.__dict__, protocol=5)
-        return MAGIC + json.dumps(header).encode() + b"\n" + zlib.compress(body, 6)
+        return envelope(header, pickle.dumps(self.__dict__, protocol=5))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TagModel:
         """Load a model; refuse bytes of another format version or scikit-learn release."""
-        _check_header(data)
+        body = unpacked_body(data)
         model = cls.__new__(cls)
         try:
-            model.__dict__.update(pickle.loads(zlib.decompress(data.split(b"\n", 2)[2])))
-        except (zlib.error, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+            model.__dict__.update(pickle.loads(body))
+        except (pickle.UnpicklingError, EOFError, AttributeError) as exc:
             raise ModelFormatError(f"the stored tag model is damaged ({exc}); retrain it") from exc
         return model
-
-
-def _check_header(data: bytes) -> None:
-    try:
-        header = json.loads(data.split(b"\n", 2)[1]) if data.startswith(MAGIC) else None
-    except ValueError:
-        header = None
-    if not isinstance(header, dict):
-        raise ModelFormatError("these bytes are not a scanner tag model; retrain the model")
-    if header.get("format_version") != FORMAT_VERSION:
-        raise ModelFormatError(
-            f"the stored tag model has format version {header.get('format_version')}, this "
-            f"scanner reads version {FORMAT_VERSION}; retrain the model from the labels")
-    stored, running = header.get("sklearn", "?"), sklearn_version()
-    if stored.split(".")[:2] != running.split(".")[:2]:
-        raise ModelFormatError(
-            f"the stored tag model was trained with scikit-learn {stored}, this installation "
-            f"has {running}; retrain the model from the labels (or install {stored})")
 
 
 def _groups(examples: list[LabelledText]) -> list[str]:
