@@ -13,7 +13,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from datetime import datetime
 from functools import lru_cache
@@ -210,9 +210,6 @@ class StorySignature:
     tokens: frozenset[str]
     title_tokens: frozenset[str]
     bands: tuple[str, ...]
-    stored: StoredTokens | None = field(default=None, compare=False, repr=False)
-    # the stored tokens it was read from (signature_of_stored): their sketches let
-    # same_as_stored rule most pairs out without comparing the tokens
 
 
 def story_signature(title: str, text: str) -> StorySignature:
@@ -323,61 +320,35 @@ def same_story(a: StorySignature, b: StorySignature) -> bool:
     """True when two signatures tell the same story: at least SHARED_TOKENS tokens in common,
     and either token-set Jaccard >= STORY_JACCARD, or title Jaccard >= TITLE_JACCARD and
     TEXT_OVERLAP of the smaller set of text tokens in common (or no text on one side)."""
-    title = list(b.title_tokens)
-    return same_as_stored(a, _stored(title + list(b.tokens - b.title_tokens), len(title)))
-
-
-_SKETCH_BUCKETS, _TITLE_SKETCH_BUCKETS = 512, 64
-_BUCKET_BITS = tuple(1 << bucket for bucket in range(_SKETCH_BUCKETS))
+    title = tuple(b.title_tokens)
+    return same_as_stored(a, StoredTokens(title + tuple(b.tokens - b.title_tokens), len(title)))
 
 
 @dataclass(frozen=True, slots=True)
 class StoredTokens:
     """A stored item's story tokens in a tuple, not sets: four times smaller, for the side of
     same_story that a story index keeps for every archived item. The first `titled` tokens
-    are the title's. The sketches (_sketch) of all tokens and of the title's are valid in
-    this process only."""
+    are the title's."""
 
     tokens: tuple[str, ...]
     titled: int
-    buckets: int
-    spare: int
-    title_buckets: int
-    title_spare: int
 
 
 def stored_tokens(text: str) -> StoredTokens:
     """StoredTokens of a token text (signature_tokens_text), its tokens interned."""
     title_part, _, rest = text.rpartition("|")
     title = title_part.split()
-    return _stored(list(map(sys.intern, title + rest.split())), len(title))
-
-
-def _stored(tokens: list[str], titled: int) -> StoredTokens:
-    return StoredTokens(tuple(tokens), titled, *_sketch(tokens, _SKETCH_BUCKETS),
-                        *_sketch(tokens[:titled], _TITLE_SKETCH_BUCKETS))
-
-
-def _sketch(tokens: list[str], size: int) -> tuple[int, int]:
-    """The hash buckets the tokens fill (one bit each) and how many tokens fell into a bucket
-    already filled. Two token sets share at most popcount(buckets & buckets') + min(spare,
-    spare') tokens: each shared token fills a bucket both have, and shared tokens falling
-    together are fewer than either set's tokens that do."""
-    filled = {hash(token) % size for token in tokens}
-    return sum(map(_BUCKET_BITS.__getitem__, filled)), len(tokens) - len(filled)
+    return StoredTokens(tuple(map(sys.intern, title + rest.split())), len(title))
 
 
 def signature_of_stored(stored: StoredTokens) -> StorySignature:
     """The signature (without bands) that same_story compares, from stored tokens."""
-    return StorySignature(frozenset(stored.tokens), frozenset(stored.tokens[:stored.titled]),
-                          (), stored)
+    return StorySignature(frozenset(stored.tokens), frozenset(stored.tokens[:stored.titled]), ())
 
 
 def same_as_stored(a: StorySignature, b: StoredTokens) -> bool:
     """same_story of a signature and stored tokens. (_at_least is written out: a story index
     asks this of every candidate.)"""
-    if a.stored is not None and _surely_apart(a.stored, b):
-        return False
     tokens, known = a.tokens, b.tokens
     shared = len(tokens.intersection(known))
     if shared < SHARED_TOKENS:
@@ -391,19 +362,6 @@ def same_as_stored(a: StorySignature, b: StoredTokens) -> bool:
         return False
     text_a, text_b = tokens - a.title_tokens, known[titled:]
     return len(text_a.intersection(text_b)) >= TEXT_OVERLAP * min(len(text_a), len(text_b))
-
-
-def _surely_apart(a: StoredTokens, b: StoredTokens) -> bool:
-    """True when the sketches prove that same_story says no: an upper bound on the shared
-    tokens passes neither SHARED_TOKENS and STORY_JACCARD, nor, on the shared title tokens,
-    TITLE_JACCARD (shared * (d + n) >= n * (|a| + |b|) is Jaccard >= n / d)."""
-    shared = (a.buckets & b.buckets).bit_count() + min(a.spare, b.spare)
-    if shared < SHARED_TOKENS:
-        return True
-    if shared * sum(_STORY_SHARE) >= _STORY_SHARE[0] * (len(a.tokens) + len(b.tokens)):
-        return False
-    titles = (a.title_buckets & b.title_buckets).bit_count() + min(a.title_spare, b.title_spare)
-    return titles * sum(_TITLE_SHARE) < _TITLE_SHARE[0] * (a.titled + b.titled)
 
 
 def _at_least(part: int, whole: int, share: tuple[int, int]) -> bool:
