@@ -22,9 +22,8 @@ import numpy as np
 
 from scanner.classify.features import TextFeatures, model_text
 from scanner.classify.labels import LabelledText
-from scanner.classify.model_format import (  # noqa: F401 - MAGIC and FORMAT_VERSION: re-exported
+from scanner.classify.model_format import (
     FORMAT_VERSION,
-    MAGIC,
     ModelFormatError,
     envelope,
     sklearn_version,

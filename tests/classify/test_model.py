@@ -16,7 +16,8 @@ from scanner.classify.features import (
     word_tokens,
 )
 from scanner.classify.labels import LabelledText
-from scanner.classify.model import MAGIC, ModelFormatError, TagModel, best_threshold, grouped_folds
+from scanner.classify.model import ModelFormatError, TagModel, best_threshold, grouped_folds
+from scanner.classify.model_format import MAGIC
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 TAGS = ["lasning", "digital", "pengar", "sallsynt"]
