@@ -97,7 +97,11 @@ def content_hash(title: str, summary: str, url: str | None) -> str:
 
     Whitespace, case and Unicode form do not count, so re-rendering the same text is no change.
     """
-    return _sha1(normalise_text(title), normalise_text(summary), canonical_url(url) or "")
+    return _content_hash(title, summary, canonical_url(url))
+
+
+def _content_hash(title: str, summary: str, canonical: str | None) -> str:
+    return _sha1(normalise_text(title), normalise_text(summary), canonical or "")
 
 
 def normalise_text(text: str) -> str:
@@ -148,7 +152,7 @@ def to_item(source_id: str, language: str, entry: Entry, fetched_at: datetime) -
         published=entry.published,
         fetched=fetched_at,
         date_missing=entry.date_missing,
-        content_hash=content_hash(entry.title, entry.summary, entry.url),
+        content_hash=_content_hash(entry.title, entry.summary, canonical),
         lang=entry.language or language,
         author=entry.author,
     )
