@@ -6,12 +6,16 @@ random text heavy in the characters the checks look for and compare with the pla
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
 import random
 import re
+import warnings
 
 import feedparser
 import feedparser.html
 import feedparser.mixin
+import feedparser.util
 import pytest
 
 from scanner.parse import feed, text
@@ -111,3 +115,56 @@ def test_feedparsers_cp1252_mapping_is_swapped_for_an_equal_string_table():
     every_character = every_character.decode("utf-8", "surrogatepass")
     original = feedparser.html._cp1252  # the dict feedparser ships
     assert every_character.translate(table) == every_character.translate(original)
+
+
+def _pristine_feedparser_dict() -> type:
+    """FeedParserDict as feedparser ships it, from a fresh copy of its module (untouched by the
+    speed-ups, which patch the class feedparser uses)."""
+    spec = importlib.util.spec_from_file_location("pristine_feedparser_util", feedparser.util.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FeedParserDict
+
+
+def test_the_special_keys_are_those_feedparsers_getitem_compares_with():
+    source = inspect.getsource(_pristine_feedparser_dict().__getitem__)
+    assert set(re.findall(r"key == '(\w+)'", source)) == feed.FEEDPARSER_SPECIAL_KEYS
+
+
+_DICT_KEYS = [*feedparser.FeedParserDict.keymap, *feed.FEEDPARSER_SPECIAL_KEYS, "summary", "id",
+              "href", "published", "published_parsed", "tags", "links", "type", "value", "base",
+              "language", "rel", "term", "x", "", 1, None]  # fmt: skip
+
+
+def _read_everything(mapping: dict) -> list:
+    """Every way feedparser reads its dicts, for every key: value or exception type, warnings."""
+    observed = []
+    for key in _DICT_KEYS:
+        for read in (lambda: mapping[key], lambda: mapping.get(key), lambda: mapping.get(key, 7),
+                     lambda: key in mapping, lambda: getattr(mapping, str(key))):  # fmt: skip
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    value = read()
+                except Exception as exc:  # noqa: BLE001 - the exception is the observation
+                    value = type(exc)
+            shown = f"method {value.__name__}" if callable(value) else repr(value)  # d.items
+            observed.append((key, shown, [str(w.message) for w in caught]))
+    return observed
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_feedparser_dict_reads_equal_feedparsers_own(seed):
+    feed._speed_up_feedparser_dict_reads()
+    pristine = _pristine_feedparser_dict()
+    rng = random.Random(seed)
+    links = [{"rel": rng.choice(["enclosure", "license", "alternate"]), "href": "h"}]
+    values = {"tags": [{"term": "t"}], "links": links, "tags_empty": [], "description": "d"}
+    for _ in range(20):
+        keys = rng.sample([*_DICT_KEYS[:-3], *values], rng.randint(0, 12))
+        items = [(key, values.get(key, f"v-{key}")) for key in keys]
+        if rng.random() < 0.2:
+            items.append(("tags", []))
+        assert _read_everything(feedparser.FeedParserDict(items)) == _read_everything(
+            pristine(items)
+        ), items
