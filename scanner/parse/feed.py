@@ -10,6 +10,7 @@ Errors for the whole body are values: ParseResult(error_key=..., message=...), k
 
 from __future__ import annotations
 
+import copy
 import functools
 import html.entities
 import io
@@ -126,6 +127,7 @@ def _speed_up_feedparser() -> None:
     """feedparser tweaks that keep its results exactly as they were (each applied once)."""
     _speed_up_feedparser_cp1252_mapping()
     _speed_up_feedparser_dict_reads()
+    _speed_up_feedparser_dict_copies()
 
 
 @functools.cache
@@ -172,6 +174,30 @@ def _speed_up_feedparser_dict_reads() -> None:
         return dict.__getitem__(self, key)
 
     cls.get, cls.__getitem__ = get, getitem
+
+
+@functools.cache
+def _speed_up_feedparser_dict_copies() -> None:
+    """Give FeedParserDict a __deepcopy__ doing what copy.deepcopy's generic path does for it.
+
+    feedparser deep-copies its content parameters for every title, summary and content. Without
+    the method, copy.deepcopy first looks the instance up for "__deepcopy__" (a KeyError raised
+    and caught inside FeedParserDict.__getattr__), then rebuilds the dict from __reduce_ex__.
+    Same result: a new FeedParserDict, registered in memo before its items (for cycles), each key
+    and value deep-copied and stored through FeedParserDict.__setitem__, attributes copied too.
+    """
+    cls = feedparser.FeedParserDict
+
+    def deepcopy(self, memo):
+        duplicate = type(self).__new__(type(self))
+        memo[id(self)] = duplicate
+        if self.__dict__:
+            duplicate.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        for key, value in self.items():
+            duplicate[copy.deepcopy(key, memo)] = copy.deepcopy(value, memo)
+        return duplicate
+
+    cls.__deepcopy__ = deepcopy
 
 
 def _numeric_entity(match: re.Match[str]) -> str:

@@ -6,6 +6,7 @@ random text heavy in the characters the checks look for and compare with the pla
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import inspect
 import random
@@ -168,3 +169,41 @@ def test_feedparser_dict_reads_equal_feedparsers_own(seed):
         assert _read_everything(feedparser.FeedParserDict(items)) == _read_everything(
             pristine(items)
         ), items
+
+
+def _nested(dict_class: type, rng: random.Random) -> dict:
+    """A FeedParserDict tree like feedparser's (shared parts, a cycle, keys with aliases)."""
+    shared = dict_class(type="text/html", value="<p>å</p>")
+    root = dict_class(language=None, base="https://x.se/", guid="g")  # "guid" stored as "id"
+    root["links"] = [dict_class(rel="alternate", href="h"), shared]
+    root["summary_detail"] = shared
+    root["tags"] = [dict_class(term=rng.choice(["a", "ä"]))] * rng.randint(0, 2)
+    root["self"] = root
+    if rng.random() < 0.5:
+        root.note = ["attribute", shared]
+    return root
+
+
+def _shape(value: object, seen: dict[int, int]) -> object:
+    """The structure of a copy: types, contents, attributes, which parts are shared (by order)."""
+    if id(value) in seen:
+        return ("same as", seen[id(value)])
+    seen[id(value)] = len(seen)
+    if isinstance(value, dict):
+        items = [(key, _shape(item, seen)) for key, item in value.items()]
+        attributes = getattr(value, "__dict__", None)
+        attributes = _shape(attributes, seen) if attributes else None
+        return (type(value).__name__, items, attributes)
+    if isinstance(value, list):
+        return ("list", [_shape(item, seen) for item in value])
+    return value
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_feedparser_dict_deep_copies_equal_copys_generic_ones(seed):
+    feed._speed_up_feedparser_dict_copies()
+    original = _nested(feedparser.FeedParserDict, random.Random(seed))
+    duplicate = copy.deepcopy(original)
+    expected = copy.deepcopy(_nested(_pristine_feedparser_dict(), random.Random(seed)))
+    assert _shape(duplicate, {}) == _shape(expected, {})
+    assert duplicate is not original and duplicate["links"] is not original["links"]
