@@ -47,7 +47,7 @@ class Pending:
 
 # What a parse worker runs: imported once in the fork server, so every worker starts warm.
 PARSER_MODULES = ("scanner.preparing", "scanner.tagging", "scanner.classify.combine",
-                  "scanner.parse.language")
+                  "scanner.parse.language", "scanner.forkserver_ready")
 
 
 def parse_workers_for(settings: Settings, sources: int) -> int:

@@ -1,12 +1,13 @@
 """The scan cycle's worker-process parsing path, through real HTTP on loopback."""
 
+import gc
 import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 from scanner.core import Scanner
-from scanner.cycle import ParsePool, surely_parses_in_workers
+from scanner.cycle import PARSER_MODULES, ParsePool, surely_parses_in_workers, worker_pool
 from scanner.models import Source, SourceState
 from scanner.settings import Settings
 from tests.httpserver import conditional
@@ -85,6 +86,17 @@ def test_parsers_start_early_only_when_enough_sources_will_surely_send_a_body(tm
     assert not surely_parses_in_workers(settings, sources[:15], {})  # one process parses
     assert not surely_parses_in_workers(Settings(config_dir=tmp_path, parse_workers=1),
                                         sources, {})
+
+
+def test_workers_share_the_fork_servers_imports_frozen_out_of_garbage_collection():
+    """A collection in a worker would otherwise write to every object page it inherited."""
+    assert PARSER_MODULES[-1] == "scanner.forkserver_ready"
+    pool = worker_pool(2, None)
+    try:
+        frozen = [pool.submit(gc.get_freeze_count).result(timeout=120) for _ in range(2)]
+    finally:
+        pool.shutdown()
+    assert min(frozen) > 20_000  # the objects of the preloaded modules (numpy, scipy, ...)
 
 
 WORKER_MAIN = """
