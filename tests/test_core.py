@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -648,3 +650,28 @@ def test_check_source_of_a_failing_source_gives_the_message(pipe, http_server):
     assert check.fetch.error_key == "http_404" and check.parse is None and check.items == ()
     assert check.fetch.message.startswith("kommunbibliotek: HTTP 404")
     assert pipe.count() == 0 and pipe.state("kommunbibliotek") is None
+
+
+FREEZE_IN_A_FRESH_PROCESS = """
+import gc, sys
+from pathlib import Path
+from scanner.core import Scanner
+from scanner.settings import Settings
+folder = Path(sys.argv[1])
+(folder / "sources.yaml").write_text("sources: []\\n", encoding="utf-8")
+scanner = Scanner(Settings(config_dir=folder, database_url=f"sqlite:///{folder / 'db'}"))
+before = gc.get_freeze_count()
+scanner.scan(all_sources=True)
+first = gc.get_freeze_count()
+scanner.scan(all_sources=True)
+print(before, first, gc.get_freeze_count())
+"""
+
+
+def test_a_process_freezes_its_imports_out_of_garbage_collection_at_its_first_scan(tmp_path):
+    done = subprocess.run([sys.executable, "-c", FREEZE_IN_A_FRESH_PROCESS, str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    before, first, second = map(int, done.stdout.split())
+    assert before == 0 and first > 20_000  # the imported modules' objects
+    assert second == first  # once per process: later scans freeze nothing new
