@@ -275,48 +275,48 @@ def _strip_suffix(word: str, region: int) -> str:
 def _signature(tokens: frozenset[str], title_tokens: frozenset[str]) -> StorySignature:
     """Bands of the tokens (none without tokens: an item without words is nobody's candidate)
     and of a title of SHARED_TOKENS or more (short titles, "Nyheter", would match too much)."""
-    title_minima = _min_hashes(title_tokens)
-    bands = _band_keys(_STORY_KEYS, _min_hashes(tokens - title_tokens, title_minima))
     if not tokens:
-        bands = ()
-    if len(title_tokens) >= SHARED_TOKENS:
-        bands += _band_keys(_TITLE_KEYS, title_minima)
-    return StorySignature(tokens=tokens, title_tokens=title_tokens, bands=bands)
+        return StorySignature(tokens, title_tokens, ())
+    rows = _token_rows(chain(title_tokens, tokens - title_tokens))  # the title's rows first
+    minima = np.minimum.reduce(rows)
+    if len(title_tokens) < SHARED_TOKENS:
+        return StorySignature(tokens, title_tokens, _band_keys(_STORY_KEYS, minima))
+    title_minima = np.minimum.reduce(rows[:len(title_tokens)])
+    bands = _band_keys(_STORY_AND_TITLE_KEYS, np.concatenate((minima, title_minima)))
+    return StorySignature(tokens, title_tokens, bands)
 
 
-def _min_hashes(tokens: Iterable[str], start: np.ndarray = _LANE_MASK) -> np.ndarray:
-    """The _LANES min-hashes of the tokens and `start` (earlier minima): one row of 16-bit
-    big-endian lanes per token, the minimum down each column."""
-    rows = b"".join(map(_token_hashes, tokens))
-    if not rows:
-        return start
-    lanes = np.frombuffer(rows, ">u2").reshape(-1, _LANES)
-    return np.minimum(lanes.min(axis=0), start).astype(">u2")
+def _token_rows(tokens: Iterable[str]) -> np.ndarray:
+    """One row of _LANES hashes per token; a column's minimum is a min-hash."""
+    return np.frombuffer(b"".join(map(_token_hashes, tokens)), np.uint16).reshape(-1, _LANES)
 
 
 @lru_cache(maxsize=65_536)
 def _token_hashes(token: str) -> bytes:
-    """_LANES independent 15-bit hashes of a token in 16-bit big-endian lanes (SHAKE-128, not
-    hash(), which is salted per process). 15 bits are plenty: two different minima agree by
+    """_LANES independent 15-bit hashes of a token (SHAKE-128, not hash(), which is salted per
+    process), as native 16-bit integers. 15 bits are plenty: two different minima agree by
     chance about once in a thousand rows, and a band needs all its rows to agree."""
     digest = hashlib.shake_128(token.encode("utf-8")).digest(2 * _LANES)
-    return (np.frombuffer(digest, ">u2") & _LANE_MASK).astype(">u2").tobytes()
+    return (np.frombuffer(digest, ">u2") & _LANE_MASK).astype(np.uint16).tobytes()
 
 
-def _key_parts(prefix: str, bands: int, rows: int) -> _KeyParts:
-    """Each band's key prefix ("b3:") and the slice of the minima's hex that holds its rows."""
-    width = 4 * rows  # hex digits per band
+def _key_parts(prefix: str, bands: int, rows: int, lane: int = 0) -> _KeyParts:
+    """Each band's key prefix ("b3:") and the slice of the minima's hex that holds its rows,
+    the minima starting at `lane`."""
+    width, start = 4 * rows, 4 * lane  # hex digits per band, before the first
     prefixes = tuple(f"{prefix}{band}:" for band in range(bands))
-    return prefixes, tuple(slice(band * width, (band + 1) * width) for band in range(bands))
+    return prefixes, tuple(slice(start + band * width, start + (band + 1) * width)
+                           for band in range(bands))
 
 
 _STORY_KEYS = _key_parts("b", STORY_BANDS, STORY_ROWS)
-_TITLE_KEYS = _key_parts("t", TITLE_BANDS, TITLE_ROWS)
+_TITLE_KEYS = _key_parts("t", TITLE_BANDS, TITLE_ROWS, lane=_LANES)  # after the story minima
+_STORY_AND_TITLE_KEYS = (_STORY_KEYS[0] + _TITLE_KEYS[0], _STORY_KEYS[1] + _TITLE_KEYS[1])
 
 
 def _band_keys(parts: _KeyParts, minima: np.ndarray) -> tuple[str, ...]:
-    """"<prefix><band>:<hex of the band's rows of min-hashes>" for each band."""
-    hexed = minima.tobytes().hex()
+    """"<prefix><band>:<hex of the band's rows of min-hashes, big-endian>" for each band."""
+    hexed = minima.astype(">u2").tobytes().hex()
     return tuple(map(str.__add__, parts[0], map(hexed.__getitem__, parts[1])))
 
 
