@@ -16,6 +16,7 @@ import warnings
 import feedparser
 import feedparser.html
 import feedparser.mixin
+import feedparser.urls
 import feedparser.util
 import pytest
 
@@ -207,3 +208,17 @@ def test_feedparser_dict_deep_copies_equal_copys_generic_ones(seed):
     expected = copy.deepcopy(_nested(_pristine_feedparser_dict(), random.Random(seed)))
     assert _shape(duplicate, {}) == _shape(expected, {})
     assert duplicate is not original and duplicate["links"] is not original["links"]
+
+
+_URI_PIECES = ["https:", "http", "://", "/", "//", ":", "x.se", "å", "a", "?q=1", "#f", "..", " ",
+               "[", "]", "javascript:", "mailto:", "&amp;", "\t"]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_feedparsers_urljoin_without_a_base_is_unchanged(seed):
+    feed._speed_up_feedparser_urljoin_without_base()
+    rng = random.Random(seed)
+    for _ in range(200):
+        uri = "".join(rng.choice(_URI_PIECES) for _ in range(rng.randint(0, 8)))
+        base = rng.choice(["", "", "https://b.se/dir/page", "http://[bad"])
+        assert feedparser.mixin._urljoin(base, uri) == feedparser.urls._urljoin(base, uri), uri
