@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "scanner"
 BASE = {"models", "errors", "settings", "config", "config_yaml", "filters", "opml", "plaintext",
         "__init__"}
 STAGES = {"fetch", "parse", "dedup", "classify", "store", "digest"}
-CORE = {"core", "cycle", "preparing", "tagging", "digesting", "pages", "training"}
+CORE = {"core", "cycle", "preparing", "tagging", "digesting", "pages", "training", "forkserver_ready"}
 ENTRY = {"cli", "cli_output", "cli_common", "cli_sources", "demo", "demo_run", "schedule",
          "web"}
 LAYER = {**{m: 0 for m in BASE}, **{m: 1 for m in STAGES}, **{m: 2 for m in CORE},
