@@ -9,17 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urljoin, urlsplit
 
 from scanner.models import Entry
 from scanner.parse.text import (
     clean_line,
     fix_mojibake,
     html_to_text,
+    join_url,
     sanitize_html,
     text_to_html,
     tidy_lines,
     trim_text,
+    url_scheme,
 )
 
 SUMMARY_MAX_CHARS = 1000  # the summary is a teaser; the full text stays in content_html
@@ -117,8 +118,8 @@ def resolve_link(link: str | None, base: str | None, notes: list[str]) -> str | 
     if not link:
         return None
     try:
-        absolute = urljoin(base, link) if base else link
-        scheme = urlsplit(absolute).scheme.lower()
+        absolute = join_url(base, link) if base else link
+        scheme = url_scheme(absolute)
     except ValueError:
         notes.append(f"link {_short(link, 80)!r} is not a valid URL; kept without link")
         return None

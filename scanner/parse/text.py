@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 from dateutil import parser as dateutil_parser
@@ -284,10 +284,45 @@ def _absolute_attribute(base_url: str, match: re.Match[str]) -> str:
     if _ABSOLUTE.match(value):
         return match.group(0)
     try:
-        absolute = urljoin(base_url, html.unescape(value).strip())
+        absolute = join_url(base_url, html.unescape(value).strip())
     except ValueError:
         absolute = ""
     return f'{match.group(1)}{html.escape(absolute, quote=True)}"'
+
+
+# --------------------------------------------------------------------------- URLs
+
+# URL parts that urllib's split-and-rebuild hands back unchanged: a path without "." or ".."
+# segments or ";" (split off as params), a query or fragment only when not empty (an empty one
+# is dropped), no spaces or control characters (stripped or removed).
+_PLAIN_PATH = r"(?:/(?!\.\.?(?:[/?#]|$))[^/?#;\x00-\x20\x7f]*)*"
+_PLAIN_QUERY_FRAGMENT = r"(?:\?[^#\x00-\x20\x7f]+)?(?:#[^\x00-\x20\x7f]+)?"
+# An ASCII host without brackets: urlsplit has no IPv6 or Unicode host check to make.
+_PLAIN_ABSOLUTE_URL = re.compile(
+    rf"https?://[A-Za-z0-9._~%!$&'()*+,=:@-]+{_PLAIN_PATH}{_PLAIN_QUERY_FRAGMENT}"
+)
+_PLAIN_ROOT_PATH = re.compile(rf"(?=/[^/]){_PLAIN_PATH}{_PLAIN_QUERY_FRAGMENT}|/")
+
+
+def join_url(base: str, url: str) -> str:
+    """urllib.parse.urljoin(base, url), with the two commonest shapes of `url` answered without
+    splitting and rebuilding it: an absolute http(s) URL (joined, it comes back as it is) and a
+    path from the site root under an http(s) base."""
+    if _PLAIN_ABSOLUTE_URL.fullmatch(url):
+        urlsplit(base)  # raises for a base urljoin could not split either
+        return url
+    if _PLAIN_ROOT_PATH.fullmatch(url):
+        scheme, netloc = urlsplit(base)[:2]
+        if scheme in ("http", "https"):
+            return f"{scheme}://{netloc}{url}"
+    return urljoin(base, url)
+
+
+def url_scheme(url: str) -> str:
+    """urlsplit(url).scheme, lowercased (ValueError for a URL urlsplit rejects)."""
+    if _PLAIN_ABSOLUTE_URL.fullmatch(url):
+        return url[: url.index(":")]
+    return urlsplit(url).scheme.lower()
 
 
 # --------------------------------------------------------------------------- dates

@@ -12,6 +12,7 @@ import inspect
 import random
 import re
 import warnings
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import feedparser.html
@@ -222,3 +223,45 @@ def test_feedparsers_urljoin_without_a_base_is_unchanged(seed):
         uri = "".join(rng.choice(_URI_PIECES) for _ in range(rng.randint(0, 8)))
         base = rng.choice(["", "", "https://b.se/dir/page", "http://[bad"])
         assert feedparser.mixin._urljoin(base, uri) == feedparser.urls._urljoin(base, uri), uri
+
+
+# --------------------------------------------------------------------------- URLs
+
+_URL_PIECES = ["https://", "http://", "HTTP://", "ftp://", "mailto:", "x.se", "EX.SE", "[::1]",
+               "[bad", ":8080", "user@", "å", "/", "/", "//", ".", "..", "./", "../", ";", ";p",
+               "?", "?q=1", "&", "#", "#f", " ", "\t", "\n", "\x00", "\x7f", "\u2028", "%2e", "a",
+               "b.html", ":", "\\"]  # fmt: skip
+_BASES = ["https://bibliotek.se/", "https://b.se/dir/page.html?x=1#f", "http://b.se", "",
+          "https://b.se/a;p", "ftp://f.se/x/", "mailto:a@b.se", "/relative/base", "http://[bad",
+          "https://ex.se:8080/å/", "HTTPS://UP.SE/Dir/", "https://", "//b.se/p"]  # fmt: skip
+
+
+def _outcome(action, *args):
+    try:
+        return action(*args)
+    except ValueError as exc:
+        return type(exc)
+
+
+def _random_url(rng: random.Random) -> str:
+    pieces = rng.choices(_URL_PIECES, k=rng.randint(0, 8))
+    if rng.random() < 0.5:  # the shapes the fast paths take, varied
+        pieces.insert(0, rng.choice(["https://x.se", "http://x.se", "/"]))
+    return "".join(pieces)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_join_url_equals_urljoin(seed):
+    rng = random.Random(seed)
+    for _ in range(300):
+        base, url = rng.choice(_BASES), _random_url(rng)
+        assert _outcome(text.join_url, base, url) == _outcome(urljoin, base, url), (base, url)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_url_scheme_equals_urlsplits(seed):
+    rng = random.Random(seed)
+    for _ in range(300):
+        url = _random_url(rng)
+        plain = _outcome(lambda: urlsplit(url).scheme.lower())
+        assert _outcome(text.url_scheme, url) == plain, url
