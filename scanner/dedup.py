@@ -13,11 +13,13 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, reduce
 from itertools import chain
+from operator import or_
+from typing import NamedTuple
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import numpy as np
@@ -214,6 +216,7 @@ class StorySignature:
     tokens: frozenset[str]
     title_tokens: frozenset[str]
     bands: tuple[str, ...]
+    sketch: Sketch | None = field(default=None, compare=False, repr=False)  # signature_of_stored
 
 
 def story_signature(title: str, text: str) -> StorySignature:
@@ -325,41 +328,111 @@ def same_story(a: StorySignature, b: StorySignature) -> bool:
     and either token-set Jaccard >= STORY_JACCARD, or title Jaccard >= TITLE_JACCARD and
     TEXT_OVERLAP of the smaller set of text tokens in common (or no text on one side)."""
     title = tuple(b.title_tokens)
-    return same_as_stored(a, StoredTokens(title + tuple(b.tokens - b.title_tokens), len(title)))
+    return _same_tokens(a, title + tuple(b.tokens - b.title_tokens), len(title))
 
 
 @dataclass(frozen=True, slots=True)
 class StoredTokens:
     """A stored item's story tokens in a tuple, not sets: four times smaller, for the side of
     same_story that a story index keeps for every archived item. The first `titled` tokens
-    are the title's."""
+    are the title's; `buckets` and `title_buckets` OR their _BucketBit together (this
+    process only)."""
 
     tokens: tuple[str, ...]
     titled: int
+    buckets: int
+    title_buckets: int
 
 
 def stored_tokens(text: str) -> StoredTokens:
     """StoredTokens of a token text (signature_tokens_text), its tokens interned."""
     title_part, _, rest = text.rpartition("|")
     title = title_part.split()
-    return StoredTokens(tuple(map(sys.intern, title + rest.split())), len(title))
+    return _stored(tuple(map(sys.intern, title + rest.split())), len(title))
+
+
+def _stored(tokens: tuple[str, ...], titled: int) -> StoredTokens:
+    bits = list(map(_BUCKET_BIT.__getitem__, tokens))
+    title_buckets = reduce(or_, bits[:titled], 0)
+    return StoredTokens(tokens, titled, reduce(or_, bits[titled:], title_buckets), title_buckets)
+
+
+class _BucketBit(dict):
+    """token -> the bit of its hash bucket (one of 512), looked up once per token: a token set's
+    bits OR-ed together sketch it in one integer. hash() is salted per process, so sketches
+    are only comparable within this one."""
+
+    BITS = tuple(1 << bucket for bucket in range(512))
+
+    def __missing__(self, token: str) -> int:
+        if len(self) >= 1 << 17:
+            self.clear()
+        bit = self[token] = self.BITS[hash(token) % len(self.BITS)]
+        return bit
+
+
+_BUCKET_BIT = _BucketBit()
+
+
+class Sketch(NamedTuple):
+    """The buckets of a new item's tokens and title tokens, how many of each fell into a
+    bucket already filled (`spare`), and the set sizes: enough to rule out most candidates
+    without comparing tokens."""
+
+    buckets: int
+    spare: int
+    size: int
+    title_buckets: int
+    title_spare: int
+    title_size: int
+
+    def rules_out(self, b: StoredTokens) -> bool:
+        """True when same_story must say no. Each token shared with `b` fills a bucket both
+        have, and no more of them fall together than `spare`: so the shared tokens are at most
+        shared buckets + spare. If that is too few for SHARED_TOKENS and STORY_JACCARD, and
+        the same bound on the titles too few for TITLE_JACCARD, the verdict is no (each test
+        only gets easier with more tokens shared)."""
+        shared = (self.buckets & b.buckets).bit_count() + self.spare
+        if shared < SHARED_TOKENS:
+            return True
+        if shared * _STORY_BOUND[1] >= _STORY_BOUND[0] * (self.size + len(b.tokens)):
+            return False
+        titles = (self.title_buckets & b.title_buckets).bit_count() + self.title_spare
+        return titles * _TITLE_BOUND[1] < _TITLE_BOUND[0] * (self.title_size + b.titled)
+
+
+# shared >= n/d * (|a| + |b| - shared) is shared >= n/(n+d) * (|a| + |b|)
+_STORY_BOUND = (_STORY_SHARE[0], sum(_STORY_SHARE))
+_TITLE_BOUND = (_TITLE_SHARE[0], sum(_TITLE_SHARE))
 
 
 def signature_of_stored(stored: StoredTokens) -> StorySignature:
-    """The signature (without bands) that same_story compares, from stored tokens."""
-    return StorySignature(frozenset(stored.tokens), frozenset(stored.tokens[:stored.titled]), ())
+    """The signature (without bands) that same_story compares, from stored tokens, with the
+    sketch that lets same_as_stored skip most comparisons."""
+    tokens, title = frozenset(stored.tokens), frozenset(stored.tokens[:stored.titled])
+    sketch = Sketch(stored.buckets, len(stored.tokens) - stored.buckets.bit_count(), len(tokens),
+                    stored.title_buckets, stored.titled - stored.title_buckets.bit_count(),
+                    len(title))
+    return StorySignature(tokens, title, (), sketch)
 
 
 def same_as_stored(a: StorySignature, b: StoredTokens) -> bool:
-    """same_story of a signature and stored tokens. (_at_least is written out: a story index
-    asks this of every candidate.)"""
-    tokens, known = a.tokens, b.tokens
+    """same_story of a signature and stored tokens; a signature_of_stored's sketch rules most
+    pairs out first, without comparing tokens."""
+    if a.sketch is not None and a.sketch.rules_out(b):
+        return False
+    return _same_tokens(a, b.tokens, b.titled)
+
+
+def _same_tokens(a: StorySignature, known: tuple[str, ...], titled: int) -> bool:
+    """same_story of a signature and tokens, the first `titled` of them the title's.
+    (_at_least is written out: a story index asks this of its candidates.)"""
+    tokens = a.tokens
     shared = len(tokens.intersection(known))
     if shared < SHARED_TOKENS:
         return False
     if shared * _STORY_SHARE[1] >= _STORY_SHARE[0] * (len(tokens) + len(known) - shared):
         return True
-    titled = b.titled
     titles_shared = len(a.title_tokens.intersection(known[:titled]))
     titles_union = len(a.title_tokens) + titled - titles_shared
     if not titles_union or titles_shared * _TITLE_SHARE[1] < _TITLE_SHARE[0] * titles_union:

@@ -4,6 +4,7 @@ tests; places are invented)."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import subprocess
 import sys
@@ -236,3 +237,71 @@ def test_the_stored_token_forms_give_the_same_verdict_as_signatures():
             assert same_as_stored(new, stored_tokens(b)) == expected
             verdicts.append(expected)
     assert True in verdicts and False in verdicts
+
+
+VARIED = [
+    (PRESS_TITLE, PRESS_TEXT), (REPRINT_TITLE, REPRINT_TEXT), (NEWS_TITLE, NEWS_TEXT),
+    (SOMMARBOK_TITLE, SOMMARBOK_TEXT), (LASOMBUD_TITLE, LASOMBUD_TEXT),
+    (KB_STATS_TITLE, KB_STATS_TEXT), (KB_STATS_TITLE, ""), ("", KB_STATS_TEXT), ("", ""),
+    ("Ny", "Kort."), ("Café-kväll på Älvby bibliotek", "Naïve résumé: 75 e-böcker, 2025 års "
+     "KB:s statistik, Ångström och façade i Sjövik."), ("2025 2026 2027", "1 2 3 4 5 6 7 8"),
+    ("Å Ä Ö å ä ö", "Åsa, Örjan och Äbbe läser på Öland."),
+]
+
+
+def _mutations(text: str, rng) -> list[str]:
+    """Variants of a text with a share of its words dropped, swapped or shuffled: pairs near
+    every threshold of same_story."""
+    words = text.split()
+    variants = []
+    for share in (0.1, 0.3, 0.45, 0.6, 0.8):
+        kept = [w if rng.random() > share else rng.choice(["Norrvalla", "sjön", "2031", "ö"])
+                for w in words if rng.random() > share / 2]
+        rng.shuffle(kept)
+        variants.append(" ".join(kept))
+    return variants
+
+
+def test_the_sketch_only_rules_out_what_same_story_rejects():
+    """signature_of_stored's sketch lets same_as_stored say no without comparing tokens: on
+    varied pairs (å ä ö, accents, numbers, short titles, no text, near every threshold) its
+    verdicts must equal same_story's."""
+    rng = random.Random(11)
+    texts = list(VARIED)
+    for title, text in VARIED[:6]:
+        texts += zip(_mutations(title, rng), _mutations(text, rng))
+    token_texts = [signature_tokens_text(sig(title, text)) for title, text in texts]
+    verdicts, ruled_out = [], 0
+    for a in token_texts:
+        new = signature_of_stored(stored_tokens(a))
+        for b in token_texts:
+            known = stored_tokens(b)
+            expected = same_story(signature_from_tokens(a), signature_from_tokens(b))
+            assert same_as_stored(new, known) == expected, (a, b)
+            ruled_out += new.sketch.rules_out(known)
+            verdicts.append(expected)
+    assert True in verdicts and False in verdicts and ruled_out
+
+
+def test_the_sketch_bounds_shared_tokens_when_buckets_collide():
+    """With hundreds of tokens many share a bucket: the bound on shared tokens must hold,
+    and verdicts must stay equal, also for pairs near STORY_JACCARD and TITLE_JACCARD."""
+    rng = random.Random(5)
+    vocabulary = [f"ord{n}" for n in range(3000)]
+    for _ in range(300):
+        size = rng.choice([5, 40, 300, 700])
+        a = rng.sample(vocabulary, size)
+        kept = rng.choice([0.2, 0.5, 0.52, 0.55, 0.6, 0.9])
+        b = [w for w in a if rng.random() < kept] + rng.sample(vocabulary, size // 2)
+        title_a, title_b = a[:rng.randint(0, 9)], b[:rng.randint(0, 9)]
+        text_a = " ".join(title_a) + " | " + " ".join(sorted(set(a) - set(title_a)))
+        text_b = " ".join(title_b) + " | " + " ".join(sorted(set(b) - set(title_b)))
+        new, known = signature_of_stored(stored_tokens(text_a)), stored_tokens(text_b)
+        sketch = new.sketch
+        shared = len(new.tokens & set(known.tokens))
+        assert (sketch.buckets & known.buckets).bit_count() + sketch.spare >= shared
+        titles = len(new.title_tokens & set(known.tokens[:known.titled]))
+        assert (sketch.title_buckets & known.title_buckets).bit_count() + sketch.title_spare \
+            >= titles
+        expected = same_story(signature_from_tokens(text_a), signature_from_tokens(text_b))
+        assert same_as_stored(new, known) == expected
