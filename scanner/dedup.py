@@ -12,14 +12,14 @@ import hashlib
 import re
 import sys
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from datetime import datetime
-from functools import lru_cache, reduce
+from functools import reduce
 from itertools import chain
 from operator import or_
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import numpy as np
@@ -229,10 +229,24 @@ def story_signature(title: str, text: str) -> StorySignature:
 
 def _story_tokens(words: list[str]) -> frozenset[str]:
     """The distinct tokens of whitespace-separated words (each word's tokens cached)."""
-    return frozenset(chain.from_iterable(map(_word_tokens, set(words))))
+    return frozenset(chain.from_iterable(map(_WORD_TOKENS.__getitem__, set(words))))
 
 
-@lru_cache(maxsize=65_536)
+class _Memo(dict):
+    """A pure function's results by argument, each computed on first use; emptied when full.
+    A hit is one dict lookup, cheaper than lru_cache's."""
+
+    def __init__(self, function: Callable[[str], Any], size: int = 65_536):
+        super().__init__()
+        self.function, self.size = function, size
+
+    def __missing__(self, key: str) -> Any:
+        if len(self) >= self.size:
+            self.clear()
+        value = self[key] = self.function(key)
+        return value
+
+
 def _word_tokens(word: str) -> tuple[str, ...]:
     """Tokens of one word: casefolded (å ä ö kept, other accents dropped), split on all but
     letters and digits ("KB:s", "e-böcker"), stopwords and short words dropped, numbers kept
@@ -241,6 +255,9 @@ def _word_tokens(word: str) -> tuple[str, ...]:
     if _ACCENTED.search(folded):
         folded = folded.translate(_ACCENTS)
     return tuple(token for token in map(_token, _WORD.findall(folded)) if token)
+
+
+_WORD_TOKENS = _Memo(_word_tokens)
 
 
 def _token(word: str) -> str:
@@ -291,16 +308,19 @@ def _signature(tokens: frozenset[str], title_tokens: frozenset[str]) -> StorySig
 
 def _token_rows(tokens: Iterable[str]) -> np.ndarray:
     """One row of _LANES hashes per token; a column's minimum is a min-hash."""
-    return np.frombuffer(b"".join(map(_token_hashes, tokens)), np.uint16).reshape(-1, _LANES)
+    rows = b"".join(map(_TOKEN_HASHES.__getitem__, tokens))
+    return np.frombuffer(rows, np.uint16).reshape(-1, _LANES)
 
 
-@lru_cache(maxsize=65_536)
 def _token_hashes(token: str) -> bytes:
     """_LANES independent 15-bit hashes of a token (SHAKE-128, not hash(), which is salted per
     process), as native 16-bit integers. 15 bits are plenty: two different minima agree by
     chance about once in a thousand rows, and a band needs all its rows to agree."""
     digest = hashlib.shake_128(token.encode("utf-8")).digest(2 * _LANES)
     return (np.frombuffer(digest, ">u2") & _LANE_MASK).astype(np.uint16).tobytes()
+
+
+_TOKEN_HASHES = _Memo(_token_hashes)
 
 
 def _key_parts(prefix: str, bands: int, rows: int, lane: int = 0) -> _KeyParts:
@@ -335,7 +355,7 @@ def same_story(a: StorySignature, b: StorySignature) -> bool:
 class StoredTokens:
     """A stored item's story tokens in a tuple, not sets: four times smaller, for the side of
     same_story that a story index keeps for every archived item. The first `titled` tokens
-    are the title's; `buckets` and `title_buckets` OR their _BucketBit together (this
+    are the title's; `buckets` and `title_buckets` OR their _bucket_bit together (this
     process only)."""
 
     tokens: tuple[str, ...]
@@ -357,21 +377,16 @@ def _stored(tokens: tuple[str, ...], titled: int) -> StoredTokens:
     return StoredTokens(tokens, titled, reduce(or_, bits[titled:], title_buckets), title_buckets)
 
 
-class _BucketBit(dict):
-    """token -> the bit of its hash bucket (one of 512), looked up once per token: a token set's
-    bits OR-ed together sketch it in one integer. hash() is salted per process, so sketches
-    are only comparable within this one."""
-
-    BITS = tuple(1 << bucket for bucket in range(512))
-
-    def __missing__(self, token: str) -> int:
-        if len(self) >= 1 << 17:
-            self.clear()
-        bit = self[token] = self.BITS[hash(token) % len(self.BITS)]
-        return bit
+_BUCKET_BITS = tuple(1 << bucket for bucket in range(512))
 
 
-_BUCKET_BIT = _BucketBit()
+def _bucket_bit(token: str) -> int:
+    """The bit of the token's hash bucket: a token set's bits OR-ed together sketch it in one
+    integer. hash() is salted per process, so sketches are only comparable within this one."""
+    return _BUCKET_BITS[hash(token) % len(_BUCKET_BITS)]
+
+
+_BUCKET_BIT = _Memo(_bucket_bit, 1 << 17)
 
 
 class Sketch(NamedTuple):
