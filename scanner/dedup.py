@@ -298,11 +298,11 @@ def _signature(tokens: frozenset[str], title_tokens: frozenset[str]) -> StorySig
     if not tokens:
         return StorySignature(tokens, title_tokens, ())
     rows = _token_rows(chain(title_tokens, tokens - title_tokens))  # the title's rows first
-    minima = np.minimum.reduce(rows)
+    minima = np.minimum.reduce(rows[:, :_STORY_LANES])
     if len(title_tokens) < SHARED_TOKENS:
-        return StorySignature(tokens, title_tokens, _band_keys(_STORY_KEYS, minima))
-    title_minima = np.minimum.reduce(rows[:len(title_tokens)])
-    bands = _band_keys(_STORY_AND_TITLE_KEYS, np.concatenate((minima, title_minima)))
+        return StorySignature(tokens, title_tokens, _band_keys(_STORY_PREFIXES, minima))
+    title_minima = np.minimum.reduce(rows[:len(title_tokens), :_TITLE_LANES])
+    bands = _band_keys(_STORY_PREFIXES + _TITLE_PREFIXES, np.concatenate((minima, title_minima)))
     return StorySignature(tokens, title_tokens, bands)
 
 
@@ -323,24 +323,17 @@ def _token_hashes(token: str) -> bytes:
 _TOKEN_HASHES = _Memo(_token_hashes)
 
 
-def _key_parts(prefix: str, bands: int, rows: int, lane: int = 0) -> _KeyParts:
-    """Each band's key prefix ("b3:") and the slice of the minima's hex that holds its rows,
-    the minima starting at `lane`."""
-    width, start = 4 * rows, 4 * lane  # hex digits per band, before the first
-    prefixes = tuple(f"{prefix}{band}:" for band in range(bands))
-    return prefixes, tuple(slice(start + band * width, start + (band + 1) * width)
-                           for band in range(bands))
+_STORY_LANES, _TITLE_LANES = STORY_BANDS * STORY_ROWS, TITLE_BANDS * TITLE_ROWS
+_STORY_PREFIXES = tuple(f"b{band}:" for band in range(STORY_BANDS))
+_TITLE_PREFIXES = tuple(f"t{band}:" for band in range(TITLE_BANDS))
+_BAND_BYTES = 2 * STORY_ROWS  # and 2 * TITLE_ROWS: the rows of a band are its min-hashes
+assert STORY_ROWS == TITLE_ROWS
 
 
-_STORY_KEYS = _key_parts("b", STORY_BANDS, STORY_ROWS)
-_TITLE_KEYS = _key_parts("t", TITLE_BANDS, TITLE_ROWS, lane=_LANES)  # after the story minima
-_STORY_AND_TITLE_KEYS = (_STORY_KEYS[0] + _TITLE_KEYS[0], _STORY_KEYS[1] + _TITLE_KEYS[1])
-
-
-def _band_keys(parts: _KeyParts, minima: np.ndarray) -> tuple[str, ...]:
-    """"<prefix><band>:<hex of the band's rows of min-hashes, big-endian>" for each band."""
-    hexed = minima.astype(">u2").tobytes().hex()
-    return tuple(map(str.__add__, parts[0], map(hexed.__getitem__, parts[1])))
+def _band_keys(prefixes: tuple[str, ...], minima: np.ndarray) -> tuple[str, ...]:
+    """"<prefix><hex of the band's rows of min-hashes, big-endian>" for each band in turn."""
+    hexed = minima.astype(">u2").tobytes().hex(" ", _BAND_BYTES)
+    return tuple(map(str.__add__, prefixes, hexed.split()))
 
 
 def same_story(a: StorySignature, b: StorySignature) -> bool:
