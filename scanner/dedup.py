@@ -108,7 +108,15 @@ def _content_hash(title: str, summary: str, canonical: str | None) -> str:
 
 def normalise_text(text: str) -> str:
     """NFC, case-folded, whitespace collapsed: the form hashes are taken of."""
-    return " ".join(unicodedata.normalize("NFC", text or "").casefold().split())
+    folded = unicodedata.normalize("NFC", text or "").casefold()
+    return folded if _single_spaced(folded) else " ".join(folded.split())
+
+
+def _single_spaced(text: str) -> bool:
+    """True when text is its own words joined by single spaces. (The only whitespace in a
+    printable text is the ASCII space: other whitespace is of Unicode's Other or Separator
+    categories.)"""
+    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 def _sha1(*fields: str) -> str:

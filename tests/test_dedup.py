@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timezone
 
 import pytest
@@ -106,6 +107,18 @@ def test_content_hash_is_stable_and_sensitive_to_visible_changes():
 
 def test_normalise_text():
     assert normalise_text("  A\u030aÅ  ÅR\n") == normalise_text("åå år")
+
+
+@pytest.mark.parametrize("text", [
+    "", " ", "Bokens dag", "Bokens  dag", " Bokens dag", "Bokens dag ", "Å Ä Ö å ä ö",
+    "Café naïve résumé", "A\u030a", "STRASSE ß", "ﬁnns", "75 miljoner 2025", "a\xa0b", "a\u2003b",
+    "a\nb", "a\tb", "a\u2028b", "a\u2029b", "a\x1cb", "a\x85b", "a\u180eb", "a\u200bb", "ǅ Σ",
+])
+def test_normalise_text_is_nfc_casefolded_and_single_spaced(text):
+    """Text already single-spaced is returned as it is, without splitting: the same as split
+    and join would give."""
+    folded = unicodedata.normalize("NFC", text).casefold()
+    assert normalise_text(text) == " ".join(folded.split())
 
 
 # --------------------------------------------------------------------------- to_items
