@@ -230,9 +230,23 @@ class StorySignature:
 def story_signature(title: str, text: str) -> StorySignature:
     """The signature of an item from its title and the first STORY_TEXT_WORDS words of its
     plain text. The same on every process and machine, so band keys can be stored."""
+    return _signature(*_token_sets(title, text))
+
+
+def story_signatures(texts: Iterable[tuple[str, str]]) -> list[StorySignature]:
+    """story_signature of each (title, text) in turn, the min-hashes of all taken together:
+    numpy's fixed cost is paid once, not for every item."""
+    token_sets = [_token_sets(title, text) for title, text in texts]
+    bands = iter(_bands_of_many([pair for pair in token_sets if pair[0]]))
+    return [StorySignature(tokens, title_tokens, next(bands) if tokens else ())
+            for tokens, title_tokens in token_sets]
+
+
+def _token_sets(title: str, text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The tokens of the title and text start, and those of the title."""
     title_tokens = _story_tokens((title or "").split())
     words = (text or "").split(maxsplit=STORY_TEXT_WORDS)[:STORY_TEXT_WORDS]
-    return _signature(title_tokens | _story_tokens(words), title_tokens)
+    return title_tokens | _story_tokens(words), title_tokens
 
 
 def _story_tokens(words: list[str]) -> frozenset[str]:
@@ -314,6 +328,34 @@ def _signature(tokens: frozenset[str], title_tokens: frozenset[str]) -> StorySig
     return StorySignature(tokens, title_tokens, bands)
 
 
+def _bands_of_many(token_sets: list[tuple[frozenset[str], frozenset[str]]]
+                   ) -> list[tuple[str, ...]]:
+    """The bands _signature gives each (tokens, title tokens), tokens never empty. Each item
+    has two runs of rows, its title's and all its tokens' (the title's again: no harm to a
+    minimum), and one reduceat takes the minimum of every run."""
+    if not token_sets:
+        return []
+    starts, row = [], 0
+    for tokens, title_tokens in token_sets:
+        starts += (row, row + len(title_tokens))
+        row += len(title_tokens) + len(tokens)
+    rows = _token_rows(chain.from_iterable(chain(title, tokens) for tokens, title in token_sets))
+    minima = np.minimum.reduceat(rows, starts)  # a run without rows gives a row: never used
+    story_hex = _band_hex(minima[1::2, :_STORY_LANES])
+    title_hex = _band_hex(minima[0::2, :_TITLE_LANES])
+    bands = []
+    for item, (_, title_tokens) in enumerate(token_sets):
+        keys = _keys(_STORY_PREFIXES, story_hex, item)
+        bands.append(keys + _keys(_TITLE_PREFIXES, title_hex, item)
+                     if len(title_tokens) >= SHARED_TOKENS else keys)
+    return bands
+
+
+def _keys(prefixes: tuple[str, ...], hexes: list[str], item: int) -> tuple[str, ...]:
+    start = item * len(prefixes)
+    return tuple(map(str.__add__, prefixes, hexes[start:start + len(prefixes)]))
+
+
 def _token_rows(tokens: Iterable[str]) -> np.ndarray:
     """One row of _LANES hashes per token; a column's minimum is a min-hash."""
     rows = b"".join(map(_TOKEN_HASHES.__getitem__, tokens))
@@ -340,8 +382,12 @@ assert STORY_ROWS == TITLE_ROWS
 
 def _band_keys(prefixes: tuple[str, ...], minima: np.ndarray) -> tuple[str, ...]:
     """"<prefix><hex of the band's rows of min-hashes, big-endian>" for each band in turn."""
-    hexed = minima.astype(">u2").tobytes().hex(" ", _BAND_BYTES)
-    return tuple(map(str.__add__, prefixes, hexed.split()))
+    return tuple(map(str.__add__, prefixes, _band_hex(minima)))
+
+
+def _band_hex(minima: np.ndarray) -> list[str]:
+    """The hex of each band's rows of min-hashes (big-endian), band after band."""
+    return minima.astype(">u2").tobytes().hex(" ", _BAND_BYTES).split()
 
 
 def same_story(a: StorySignature, b: StorySignature) -> bool:

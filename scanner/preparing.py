@@ -87,7 +87,9 @@ def items_from(source: Source, parsed: ParseResult,
     """Entries to items: filters applied, duplicates collapsed, source tags added."""
     kept = [e for e in parsed.entries if passes_filters(source, e.title, e.summary)]
     converted = dedup.to_items(source.id, source.language, kept, fetched_at)
-    batch = [with_story_signature(item, source.tags) for item in converted.items]
+    signatures = dedup.story_signatures((item.title, item.summary) for item in converted.items)
+    batch = [with_story_signature(item, source.tags, signature)
+             for item, signature in zip(converted.items, signatures)]
     warnings = list(parsed.warnings)
     if converted.duplicates:
         warnings.append(f"{converted.duplicates} entries repeat the guid or link of an earlier "
@@ -95,9 +97,12 @@ def items_from(source: Source, parsed: ParseResult,
     return batch, len(parsed.entries) - len(kept) + converted.duplicates, tuple(warnings)
 
 
-def with_story_signature(item: Item, source_tags: tuple[str, ...] = ()) -> Item:
-    """The item with its story signature and, after its own tags, the source's."""
-    signature = dedup.story_signature(item.title, item.summary)
+def with_story_signature(item: Item, source_tags: tuple[str, ...] = (),
+                         signature: dedup.StorySignature | None = None) -> Item:
+    """The item with its story signature (`signature`, if already worked out) and, after its
+    own tags, the source's."""
+    if signature is None:
+        signature = dedup.story_signature(item.title, item.summary)
     tags = tuple(dict.fromkeys(item.tags + source_tags)) if source_tags else item.tags
     return replace(item, tags=tags, story_tokens=dedup.signature_tokens_text(signature),
                    story_bands=signature.bands)

@@ -24,6 +24,7 @@ from scanner.dedup import (
     signature_of_stored,
     signature_tokens_text,
     story_signature,
+    story_signatures,
     story_similarity,
     stored_tokens,
 )
@@ -305,3 +306,20 @@ def test_the_sketch_bounds_shared_tokens_when_buckets_collide():
             >= titles
         expected = same_story(signature_from_tokens(text_a), signature_from_tokens(text_b))
         assert same_as_stored(new, known) == expected
+
+
+def test_signatures_of_a_batch_equal_each_signature_alone():
+    """story_signatures takes the min-hashes of a whole batch at once: every signature and
+    band key must be story_signature's, whatever mix of items the batch holds."""
+    rng = random.Random(3)
+    texts = list(VARIED)
+    for title, text in VARIED[:6]:
+        texts += zip(_mutations(title, rng), _mutations(text, rng))
+    batches = [texts, texts[::-1], [("", "")], [("", ""), ("", "")], [(PRESS_TITLE, "")],
+               [("Ny", ""), ("", PRESS_TEXT), ("", "")], []]
+    batches += [rng.sample(texts, rng.randint(1, len(texts))) for _ in range(5)]
+    for batch in batches:
+        expected = [sig(title, text) for title, text in batch]
+        found = story_signatures(batch)
+        assert found == expected
+        assert [s.bands for s in found] == [s.bands for s in expected]
