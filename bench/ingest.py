@@ -143,7 +143,8 @@ class TreePeak(threading.Thread):
             if rss > self.peak_mb or tick % self.PSS_EVERY == 0:
                 self.peak_pss_mb = max(self.peak_pss_mb, sum(map(_pss_mb, tree)))
             self.peak_mb = max(self.peak_mb, rss)
-            self.cpu_s.update((pid, _cpu_s(pid)) for pid in tree)
+            for pid in tree:  # an ended process reads as 0: keep what it last showed
+                self.cpu_s[pid] = max(self.cpu_s.get(pid, 0.0), _cpu_s(pid))
             time.sleep(0.05)
 
 
