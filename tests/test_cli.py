@@ -123,6 +123,25 @@ def test_scan_exit_0_prints_table_log_lines_and_summary(cli, http_server):
     assert "scanned utveckling: 0 new, 0 updated, 0 unchanged (unchanged)" in forced.stderr
 
 
+def test_scan_report_in_a_pipe_is_one_aligned_plain_line_per_source(capsys):
+    from scanner.cli_output import print_scan_report
+    from scanner.core import ScanReport
+    from scanner.models import SourceScanResult
+    results = (SourceScanResult("kb", new=12, fetch_outcome="ok"),
+               SourceScanResult("regionbibliotek-stockholm", unchanged=3, fetch_outcome="ok"),
+               SourceScanResult("dik", fetch_outcome="error", error_key="http_404",
+                                message="dik: 404 — fix the url"))
+    print_scan_report(ScanReport(results, (), ()))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:4] == [
+        "source                     new  updated  unchanged  skipped  result",
+        "kb                          12        0          0        0  ok",
+        "regionbibliotek-stockholm    0        0          3        0  ok",
+        "dik                          0        0          0        0  failed: http_404",
+    ]
+    assert lines[-1] == "3 sources: 12 new, 0 updated, 3 unchanged, 1 failed"
+
+
 def test_scan_exit_1_when_some_failed_names_source_and_fix(cli, http_server):
     http_server.route("/lan.rss", body=feed("lansbibliotek-1.rss"), headers=RSS)
     http_server.route("/saknas.rss", status=404)
