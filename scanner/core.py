@@ -125,9 +125,9 @@ class Scanner:
         states = self.store.load_states()
         notes: list[str] = []
         start_parsers_early(self.settings, chosen, states)
-        # Before fetching: loading (or, once per machine, training) the tagger inside the fetch
-        # loop would stall the fetches in flight.
-        spec = self._tagger_for_scan(now, notes) if chosen else None
+        # Chosen when the first body is to be parsed (never inside the fetch loop, where loading
+        # or, once per machine, training the tagger would stall the fetches in flight).
+        spec = functools.partial(self._tagger_for_scan, now, notes) if chosen else None
         with ParsePool(self.settings, len(chosen), spec) as parser:
             cycle = ScanCycle(self.store, self.settings, {s.id: s for s in chosen}, states, now,
                               parser, on_result)

@@ -299,18 +299,35 @@ class ParsePool:
     from them, else in this process. Workers start (from a thread, so the fetch loop never
     waits) when the first body arrives: a cycle of 304s and failures starts none. Bodies that
     arrive while they start wait in a queue, which this process works on meanwhile
-    (parse_one_waiting)."""
+    (parse_one_waiting).
 
-    def __init__(self, settings: Settings, sources: int, tagger: TaggerSpec | None):
+    `tagger` is the cycle's TaggerSpec (None: items stay untagged), or a function giving it,
+    called once, when the first body is to be parsed: a cycle of 304s never reads the taxonomy
+    or the model, and with workers it is called from their starting thread, not the fetch
+    loop."""
+
+    def __init__(self, settings: Settings, sources: int,
+                 tagger: TaggerSpec | None | Callable[[], TaggerSpec | None]):
         self.workers = parse_workers_for(settings, sources)
-        self.tagger = tagger
+        self._tagger_source = tagger if callable(tagger) else (lambda: tagger)
+        self._tagger_lock = threading.Lock()
+        self._tagger: tuple[TaggerSpec | None] | None = None  # (spec,) once known
         self.executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._queued: list[tuple[Future, tuple]] | None = None  # None until workers start
         self._starter: threading.Thread | None = None
-        use_tagger(tagger)
         if self.workers < 2:
+            self.tagger()
             warm_up()
+
+    def tagger(self) -> TaggerSpec | None:
+        """The cycle's tagger spec, known from the first call on, and used by this process's
+        parsing too."""
+        with self._tagger_lock:
+            if self._tagger is None:
+                self._tagger = (self._tagger_source(),)
+                use_tagger(self._tagger[0])
+            return self._tagger[0]
 
     def submit(self, *arguments) -> Future:
         if self.workers < 2:
@@ -333,12 +350,13 @@ class ParsePool:
             if not self._queued:
                 return False
             waiting, arguments = self._queued.pop(0)
+        self.tagger()
         _settled(waiting, arguments)
         return True
 
     def _start_workers(self) -> None:
         try:
-            executor = worker_pool(self.workers, self.tagger)
+            executor = worker_pool(self.workers, self.tagger())
         except Exception as exc:  # a worker that cannot start fails its batches, per source
             log.exception("parse workers failed to start")
             executor, failure = None, exc

@@ -59,6 +59,27 @@ def test_workers_start_with_the_first_body_and_bodies_that_wait_are_parsed(tmp_p
     assert titles[5][2] == "Nyhet 9-2: läsfrämjande i Åsele"
 
 
+def test_the_tagger_is_chosen_once_and_only_when_a_body_is_to_be_parsed(tmp_path):
+    settings = Settings(config_dir=tmp_path, parse_workers=2)
+    source = Source(id="bibliotek", name="Bibliotek", url="https://bibliotek.example.se/rss")
+    asked = []
+
+    def choose_tagger():
+        asked.append(True)
+        return None
+
+    with ParsePool(settings, 20, choose_tagger):
+        pass  # a cycle of 304s: nothing to parse
+    assert asked == []
+    with ParsePool(settings, 20, choose_tagger) as pool:
+        waiting = [pool.submit(source, rss(n), {}, source.url, NOW) for n in range(3)]
+        pool.parse_one_waiting()
+        [future.result(timeout=120) for future in waiting]
+    assert len(asked) == 1
+    with ParsePool(Settings(config_dir=tmp_path, parse_workers=1), 20, choose_tagger):
+        assert len(asked) == 2  # parsing in this process: chosen before the fetches start
+
+
 def test_this_process_parses_bodies_while_the_workers_start(tmp_path):
     settings = Settings(config_dir=tmp_path, parse_workers=2)
     source = Source(id="bibliotek", name="Bibliotek", url="https://bibliotek.example.se/rss")
