@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner import config, dedup, digesting
+from scanner import config, dedup
 from scanner.cycle import ParsePool, ScanCycle, start_parsers_early
 from scanner.preparing import items_from
 from scanner.errors import ConfigError, UnknownSourceError
@@ -26,6 +26,7 @@ from scanner.settings import Settings
 from scanner.store import Store
 
 if TYPE_CHECKING:
+    from scanner import digesting
     from scanner.classify import Tagger
     from scanner.tagging import TaggerSpec
 
@@ -157,10 +158,12 @@ class Scanner:
     # -- digests ------------------------------------------------------------------------------
 
     def digest_definitions(self) -> list:
+        from scanner import digesting  # Jinja2 and the renderer: only for digests
         return digesting.definitions(self.settings.config_dir, self.taxonomy())
 
     def digest_inputs(self, digest_id: str | None, week: str | None,
                       now: datetime | None = None) -> list:
+        from scanner import digesting
         now = now or utc_now()
         taxonomy = self.taxonomy()
         chosen = digesting.choose_digests(self.digest_definitions(), digest_id)
@@ -174,6 +177,7 @@ class Scanner:
         return [self._preview(inputs, now) for inputs in self.digest_inputs(digest_id, week, now)]
 
     def _preview(self, inputs, now: datetime) -> digesting.Preview:
+        from scanner import digesting
         definition = inputs.definition
         reader = digesting.preview_recipient(definition)
         rendered = digesting.render_for(inputs, reader, set(), self.settings, now)
@@ -187,6 +191,7 @@ class Scanner:
 
     def send_digests(self, digest_id: str | None = None, week: str | None = None,
                      dry_run: bool = False, now: datetime | None = None) -> dict[str, list]:
+        from scanner import digesting
         now = now or utc_now()
         return {inputs.definition.id: digesting.send(self, inputs, now, dry_run)
                 for inputs in self.digest_inputs(digest_id, week, now)}
