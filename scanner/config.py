@@ -22,6 +22,7 @@ from scanner.config_yaml import (
     Positions,
     invalid,
     line_of,
+    load_yaml_quickly,
     load_yaml_with_positions,
     problem_line,
     read_config_text,
@@ -251,13 +252,30 @@ def load_sources(path: Path) -> SourcesFile:
 
 
 def parse_sources_text(text: str, path: str = "sources.yaml") -> SourcesFile:
-    """Validate sources.yaml given as text (tests, stdin); ConfigError lists every problem."""
+    """Validate sources.yaml given as text (tests, stdin); ConfigError lists every problem.
+
+    A valid file is read by the fast C parser; a file with any problem is read again by the
+    round-trip reader, whose line numbers the problems name."""
+    quick = load_yaml_quickly(text)
+    if quick is not None:
+        document, problems = _validated(quick, {}, path)
+        if not problems:
+            return _sources_file(document, path)
     data, positions = load_yaml_with_positions(text, path, EMPTY_HINT)
-    problems = _identity_default_problems(data, positions, path)
-    document, model_problems = validate_model(SourcesDocument, data, positions, path)
-    problems += model_problems + _duplicate_id_problems(data, positions, path)
+    document, problems = _validated(data, positions, path)
     if problems:
         raise ConfigError(path, sort_problems(problems, path))
+    return _sources_file(document, path)
+
+
+def _validated(data: Any, positions: Positions, path: str):
+    """(the validated document, every problem found) of loaded sources.yaml data."""
+    problems = _identity_default_problems(data, positions, path)
+    document, model_problems = validate_model(SourcesDocument, data, positions, path)
+    return document, problems + model_problems + _duplicate_id_problems(data, positions, path)
+
+
+def _sources_file(document: SourcesDocument, path: str) -> SourcesFile:
     defaults = document.defaults or SourceDefaults()
     sources = tuple(_build_source(entry, defaults) for entry in document.sources)
     return SourcesFile(defaults=defaults.model_dump(include=defaults.model_fields_set),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from scanner import config
 from scanner.config import (
     SourceEntry,
     load_sources,
@@ -15,7 +16,12 @@ from scanner.config import (
     parse_sources_text,
     sources_json_schema,
 )
-from scanner.config_yaml import load_yaml_with_positions, located_problems, validate_model
+from scanner.config_yaml import (
+    load_yaml_quickly,
+    load_yaml_with_positions,
+    located_problems,
+    validate_model,
+)
 from scanner.errors import ConfigError, UnknownSourceError
 from scanner.filters import passes_filters
 from scanner.models import Source
@@ -427,3 +433,34 @@ def test_schema_is_json_with_a_description_for_every_key():
 
 def test_schema_keys_are_exactly_the_source_fields():
     assert set(SourceEntry.model_fields) == {f.name for f in dataclasses.fields(Source)}
+
+
+QUICK_YAML = [
+    "sources:\n  - {id: kb, name: Kungliga biblioteket, url: 'https://www.kb.se/rss'}\n",
+    "defaults: &d\n  language: sv\n  weight: 1.5\nsources:\n  - <<: *d\n    id: a\n    url: x\n",
+    "notes: |\n  Rad ett med å ä ö\n  rad två\nlista: [1, 2.5, true, null, ~, 2026-11-23]\n",
+    "a: yes\nb: no\nc: 010\nd: 0o10\ne: 1_000\nf: .inf\n1: ett\ng: '07'\n",
+    "tom: {}\ninget: []\ntext: \"citat: 'inne' \\u00e5\"\n",
+]
+NOT_QUICK_YAML = ["", "# bara en kommentar\n", "a: 1\na: 2\n", "a: [1, 2\n", "a:\n\t- 1\n",
+                  "%YAML 1.1\n---\na: yes\n", "a: !!str 12\n"]
+
+
+@pytest.mark.parametrize("text", QUICK_YAML)
+def test_the_quick_yaml_reader_gives_the_round_trip_readers_data(text):
+    data, _ = load_yaml_with_positions(text, "x.yaml")
+    assert load_yaml_quickly(text) == data
+
+
+@pytest.mark.parametrize("text", NOT_QUICK_YAML)
+def test_the_quick_yaml_reader_leaves_problems_and_directives_to_the_round_trip_reader(text):
+    assert load_yaml_quickly(text) is None
+
+
+@pytest.mark.parametrize("path", [ROOT / "sources.yaml", ROOT / "scanner" / "demo_data" /
+                                  "sources.yaml"], ids=["shipped", "demo"])
+def test_a_valid_sources_file_reads_the_same_by_either_reader(path, monkeypatch):
+    text = path.read_text(encoding="utf-8").replace("{base_url}", "http://127.0.0.1:8080")
+    quick = parse_sources_text(text, str(path))
+    monkeypatch.setattr(config, "load_yaml_quickly", lambda text: None)
+    assert parse_sources_text(text, str(path)) == quick and len(quick.sources) >= 8
