@@ -317,21 +317,14 @@ def _strip_suffix(word: str, region: int) -> str:
 def _signature(tokens: frozenset[str], title_tokens: frozenset[str]) -> StorySignature:
     """Bands of the tokens (none without tokens: an item without words is nobody's candidate)
     and of a title of SHARED_TOKENS or more (short titles, "Nyheter", would match too much)."""
-    if not tokens:
-        return StorySignature(tokens, title_tokens, ())
-    rows = _token_rows(chain(title_tokens, tokens - title_tokens))  # the title's rows first
-    minima = np.minimum.reduce(rows[:, :_STORY_LANES])
-    if len(title_tokens) < SHARED_TOKENS:
-        return StorySignature(tokens, title_tokens, _band_keys(_STORY_PREFIXES, minima))
-    title_minima = np.minimum.reduce(rows[:len(title_tokens), :_TITLE_LANES])
-    bands = _band_keys(_STORY_PREFIXES + _TITLE_PREFIXES, np.concatenate((minima, title_minima)))
-    return StorySignature(tokens, title_tokens, bands)
+    return StorySignature(tokens, title_tokens,
+                          _bands_of_many([(tokens, title_tokens)])[0] if tokens else ())
 
 
 def _bands_of_many(token_sets: list[tuple[frozenset[str], frozenset[str]]]
                    ) -> list[tuple[str, ...]]:
-    """The bands _signature gives each (tokens, title tokens), tokens never empty. Each item
-    has two runs of rows, its title's and all its tokens' (the title's again: no harm to a
+    """The bands of each (tokens, title tokens), tokens never empty: story bands of all the
+    tokens, title bands of a title of SHARED_TOKENS or more. Each item has two runs of rows, its title's and all its tokens' (the title's again: no harm to a
     minimum), and one reduceat takes the minimum of every run."""
     if not token_sets:
         return []
@@ -378,11 +371,6 @@ _STORY_PREFIXES = tuple(f"b{band}:" for band in range(STORY_BANDS))
 _TITLE_PREFIXES = tuple(f"t{band}:" for band in range(TITLE_BANDS))
 _BAND_BYTES = 2 * STORY_ROWS  # and 2 * TITLE_ROWS: the rows of a band are its min-hashes
 assert STORY_ROWS == TITLE_ROWS
-
-
-def _band_keys(prefixes: tuple[str, ...], minima: np.ndarray) -> tuple[str, ...]:
-    """"<prefix><hex of the band's rows of min-hashes, big-endian>" for each band in turn."""
-    return tuple(map(str.__add__, prefixes, _band_hex(minima)))
 
 
 def _band_hex(minima: np.ndarray) -> list[str]:
