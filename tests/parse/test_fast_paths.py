@@ -9,12 +9,15 @@ from __future__ import annotations
 import copy
 import importlib.util
 import inspect
+import io
 import random
 import re
 import warnings
+import xml.sax.handler
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+import feedparser.api
 import feedparser.html
 import feedparser.mixin
 import feedparser.urls
@@ -265,3 +268,95 @@ def test_url_scheme_equals_urlsplits(seed):
         url = _random_url(rng)
         plain = _outcome(lambda: urlsplit(url).scheme.lower())
         assert _outcome(text.url_scheme, url) == plain, url
+
+
+# --------------------------------------------------------------------------- expat's text runs
+
+_TEXT_PIECES = ["a", "å", " ", "  ", "\n", "\t", "&amp;", "&lt;", "&gt;", "&#229;", "&#x1F600;",
+                "&quot;", "&lt;p&gt;", "&lt;/div&gt;", "<![CDATA[<b>x</b> & ]]>", "<![CDATA[]]>",
+                "<!-- c -->", "\r\n"]  # fmt: skip
+_XHTML_PIECES = [*_TEXT_PIECES[:11], "<div>", "</div>", "<div class='x'>", "<p>", "</p>", "<br/>",
+                 "<b>", "</b>"]  # fmt: skip
+
+
+def _random_run(rng: random.Random, pieces: list[str]) -> str:
+    return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+
+
+def _random_xhtml(rng: random.Random) -> str:
+    """Well-formed XHTML: random text and balanced elements, sometimes wrapped in a <div>."""
+    def block(depth: int) -> str:
+        parts = []
+        for _ in range(rng.randint(0, 4)):
+            if depth < 3 and rng.random() < 0.4:
+                tag = rng.choice(["div", "p", "b", "span"])
+                parts.append(f"<{tag}>{block(depth + 1)}</{tag}>")
+            else:
+                parts.append(_random_run(rng, _TEXT_PIECES[:11]))
+        return "".join(parts)
+
+    inner = block(0)
+    space = lambda: rng.choice(["", " ", "\n  ", "&#32;", "x"])  # noqa: E731
+    if rng.random() < 0.6:
+        inner = f"{space()}<div xmlns='http://www.w3.org/1999/xhtml'>{inner}</div>{space()}"
+    return inner
+
+
+def _random_feed(rng: random.Random) -> bytes:
+    run = lambda: _random_run(rng, _TEXT_PIECES)  # noqa: E731
+    if rng.random() < 0.5:
+        items = "".join(
+            f"<item><title>{run()}</title><link>https://x.se/{i}?a=1&amp;b=2</link>"
+            f"<description>{run()}</description><content:encoded>{run()}</content:encoded>"
+            f"<itunes:block>{run()}</itunes:block><category>{run()}</category>"
+            f"<pubDate>Mon, 23 Nov 2026 00:00:00 +0000</pubDate></item>"
+            for i in range(3)
+        )
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+            'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
+            f"<channel><title>{run()}</title><description>{run()}</description>{items}"
+            "</channel></rss>"
+        ).encode()
+    entries = "".join(
+        f"<entry><title type='{rng.choice(['text', 'html', 'xhtml'])}'>"
+        f"{_random_xhtml(rng) if rng.random() < 0.3 else run()}</title>"
+        f"<summary type='html'>{run()}</summary>"
+        f"<content type='xhtml'>{_random_xhtml(rng)}</content><id>{run()}</id></entry>"
+        for _ in range(3)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>{run()}</title><subtitle type='xhtml'>{_random_xhtml(rng)}</subtitle>{entries}"
+        "</feed>"
+    ).encode()
+
+
+def _feedparser_result(data: bytes) -> tuple:
+    parsed = feedparser.parse(io.BytesIO(data), sanitize_html=False, resolve_relative_uris=False)
+    return (parsed.bozo, parsed.version, parsed.feed, parsed.entries)
+
+
+def test_expat_reports_a_run_of_text_in_one_piece(monkeypatch):
+    feed._speed_up_feedparser_character_data()
+    runs = []
+    characters = feedparser.api.StrictFeedParser.characters
+    monkeypatch.setattr(feedparser.api.StrictFeedParser, "characters",
+                        lambda self, text: runs.append(text) or characters(self, text))  # fmt: skip
+    _feedparser_result(b"<rss version='2.0'><channel><title>a &amp; b\nc &#229;</title></channel></rss>")
+    assert runs == ["a & b\nc å"], "the speed-up no longer applies"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_feedparser_results_with_text_in_one_piece_equal_those_with_pieces(seed, monkeypatch):
+    feed._speed_up_feedparser_character_data()
+    rng = random.Random(seed)
+    bodies = [_random_feed(rng) for _ in range(10)]
+    fast = [_feedparser_result(body) for body in bodies]
+    monkeypatch.setattr(feedparser.api.StrictFeedParser, "startDocument",
+                        xml.sax.handler.ContentHandler.startDocument)  # fmt: skip
+    plain = [_feedparser_result(body) for body in bodies]
+    assert [result[0] for result in plain].count(0) >= 5  # mostly parsed by the strict parser
+    for body, fast_result, plain_result in zip(bodies, fast, plain):
+        assert fast_result == plain_result, body
