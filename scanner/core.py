@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scanner import config, dedup
-from scanner.cycle import ParsePool, ScanCycle, start_parsers_early
+from scanner.cycle import ParsePool, ScanCycle, surely_parses_in_workers
 from scanner.preparing import items_from
 from scanner.errors import ConfigError, UnknownSourceError
 from scanner.fetch import Fetcher
@@ -125,11 +125,12 @@ class Scanner:
             chosen = self.select_sources(source_ids, all_sources, now)
         states = self.store.load_states()
         notes: list[str] = []
-        start_parsers_early(self.settings, chosen, states)
-        # Chosen when the first body is to be parsed (never inside the fetch loop, where loading
-        # or, once per machine, training the tagger would stall the fetches in flight).
+        # Chosen when the first body is to be parsed, or as the workers start (never inside the
+        # fetch loop, where loading or, once per machine, training the tagger would stall the
+        # fetches in flight). Workers start with the cycle when it surely parses in them.
         spec = functools.partial(self._tagger_for_scan, now, notes) if chosen else None
-        with ParsePool(self.settings, len(chosen), spec) as parser:
+        early = surely_parses_in_workers(self.settings, chosen, states)
+        with ParsePool(self.settings, len(chosen), spec, start_now=early) as parser:
             cycle = ScanCycle(self.store, self.settings, {s.id: s for s in chosen}, states, now,
                               parser, on_result)
             fetched = asyncio.run(self._fetch_all([(s, states.get(s.id)) for s in chosen], now,

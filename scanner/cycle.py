@@ -55,15 +55,6 @@ def parse_workers_for(settings: Settings, sources: int) -> int:
     return min(settings.parse_workers, max(1, sources // PARSE_SOURCES_PER_WORKER))
 
 
-def start_parsers_early(settings: Settings, sources: list[Source],
-                        states: dict[str, SourceState]) -> None:
-    """Start the fork server (which imports the parsers and the tagger: a second of CPU,
-    on another core) before the cycle's first body arrives, when the cycle will surely use
-    parse workers. Otherwise they start with the first body, and a cycle of 304s starts none."""
-    if surely_parses_in_workers(settings, sources, states):
-        start_fork_server(PARSER_MODULES)
-
-
 def surely_parses_in_workers(settings: Settings, sources: list[Source],
                              states: dict[str, SourceState]) -> bool:
     """Enough of the sources have never sent a body (so they will) to keep workers busy."""
@@ -181,9 +172,13 @@ class ScanCycle:
             self.pending.append(Pending(source, replace(fetched, body=None), parsing))
 
     def _store_parsed(self, wait: bool) -> None:
-        """Store what is parsed (with `wait`, once something is), then hand out more."""
+        """Store what is parsed (with `wait`, once something is), then hand out more. While
+        the workers start, this process parses a body that waits for them: with `wait` as
+        soon as it can, else (inside the fetch loop) only when the tagger is already chosen,
+        so the loop never waits for the taxonomy and the model."""
         self._hand_out()
-        if wait and self.pending and not self.parser.parse_one_waiting():
+        parsed_here = self.parser.parse_one_waiting(wait_for_tagger=wait)
+        if wait and self.pending and not parsed_here:
             futures.wait([p.prepared for p in self.pending], return_when=futures.FIRST_COMPLETED)
         still = []
         for pending in self.pending:
@@ -297,9 +292,9 @@ def scan_result(source, fetched, counts, skipped, warnings) -> SourceScanResult:
 class ParsePool:
     """Parses and tags feed bodies: in worker processes when the cycle is big enough to gain
     from them, else in this process. Workers start (from a thread, so the fetch loop never
-    waits) when the first body arrives: a cycle of 304s and failures starts none. Bodies that
-    arrive while they start wait in a queue, which this process works on meanwhile
-    (parse_one_waiting).
+    waits) when the first body arrives, or at once with `start_now` (a cycle that surely
+    parses in workers): a cycle of 304s and failures starts none. Bodies that arrive while
+    they start wait in a queue, which this process works on meanwhile (parse_one_waiting).
 
     `tagger` is the cycle's TaggerSpec (None: items stay untagged), or a function giving it,
     called once, when the first body is to be parsed: a cycle of 304s never reads the taxonomy
@@ -307,7 +302,8 @@ class ParsePool:
     loop."""
 
     def __init__(self, settings: Settings, sources: int,
-                 tagger: TaggerSpec | None | Callable[[], TaggerSpec | None]):
+                 tagger: TaggerSpec | None | Callable[[], TaggerSpec | None],
+                 start_now: bool = False):
         self.workers = parse_workers_for(settings, sources)
         self._tagger_source = tagger if callable(tagger) else (lambda: tagger)
         self._tagger_lock = threading.Lock()
@@ -319,6 +315,9 @@ class ParsePool:
         if self.workers < 2:
             self.tagger()
             warm_up()
+        elif start_now:
+            with self._lock:
+                self._start()
 
     def tagger(self) -> TaggerSpec | None:
         """The cycle's tagger spec, known from the first call on, and used by this process's
@@ -337,15 +336,16 @@ class ParsePool:
                 return self.executor.submit(prepare, *arguments)
             waiting: Future = Future()
             if self._queued is None:
-                self._queued = []
-                self._starter = threading.Thread(target=self._start_workers, daemon=True)
-                self._starter.start()
+                self._start()
             self._queued.append((waiting, arguments))
             return waiting
 
-    def parse_one_waiting(self) -> bool:
+    def parse_one_waiting(self, wait_for_tagger: bool = True) -> bool:
         """Parse, in this process, a body that waits for the workers to start (so nothing
-        idles while they do); False when none waits."""
+        idles while they do); False when none waits, or when the tagger is still being chosen
+        and not `wait_for_tagger`."""
+        if not wait_for_tagger and self._tagger is None:
+            return False
         with self._lock:
             if not self._queued:
                 return False
@@ -354,8 +354,15 @@ class ParsePool:
         _settled(waiting, arguments)
         return True
 
+    def _start(self) -> None:
+        """Start the workers from a thread (holding self._lock); bodies queue meanwhile."""
+        self._queued = []
+        self._starter = threading.Thread(target=self._start_workers, daemon=True)
+        self._starter.start()
+
     def _start_workers(self) -> None:
         try:
+            start_fork_server(PARSER_MODULES)  # its imports run while the tagger is chosen
             executor = worker_pool(self.workers, self.tagger())
         except Exception as exc:  # a worker that cannot start fails its batches, per source
             log.exception("parse workers failed to start")

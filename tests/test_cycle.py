@@ -3,6 +3,8 @@
 import gc
 import subprocess
 import sys
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -91,6 +93,44 @@ def test_this_process_parses_bodies_while_the_workers_start(tmp_path):
         prepared = [future.result(timeout=120) for future in waiting]
     assert [p.items[0].title for p in prepared] == [
         f"Nyhet {n}-0: läsfrämjande i Åsele" for n in range(3)]
+
+
+def test_a_cycle_that_surely_parses_starts_its_workers_before_the_first_body(tmp_path):
+    settings = Settings(config_dir=tmp_path, parse_workers=2)
+    asked = []
+
+    def choose_tagger():
+        asked.append(True)
+        return None
+
+    with ParsePool(settings, 20, choose_tagger, start_now=True) as pool:
+        deadline = time.monotonic() + 120
+        while pool.executor is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool.executor is not None and asked == [True]  # nothing submitted yet
+    with ParsePool(settings, 20, choose_tagger) as pool:
+        assert pool.executor is None  # without start_now: only with the first body
+    assert len(asked) == 1
+
+
+def test_inside_the_fetch_loop_a_waiting_body_is_parsed_only_once_the_tagger_is_chosen(
+        tmp_path):
+    """The loop must never wait for the taxonomy and the model (or a model being trained)."""
+    settings = Settings(config_dir=tmp_path, parse_workers=2)
+    source = Source(id="bibliotek", name="Bibliotek", url="https://bibliotek.example.se/rss")
+    choosing, chosen = threading.Event(), threading.Event()
+
+    def choose_tagger():
+        choosing.set()
+        chosen.wait(60)
+        return None
+
+    with ParsePool(settings, 20, choose_tagger) as pool:
+        waiting = pool.submit(source, rss(0), {}, source.url, NOW)
+        assert choosing.wait(60)  # the workers' starting thread is choosing it
+        assert not pool.parse_one_waiting(wait_for_tagger=False) and not waiting.done()
+        chosen.set()
+        assert waiting.result(timeout=120).items[0].title == "Nyhet 0-0: läsfrämjande i Åsele"
 
 
 def test_parsers_start_early_only_when_enough_sources_will_surely_send_a_body(tmp_path):
