@@ -181,6 +181,10 @@ def _speed_up_feedparser_dict_reads() -> None:
     cls.get, cls.__getitem__ = get, getitem
 
 
+# Types copy.deepcopy returns unchanged (a subset of its _deepcopy_atomic ones; a test checks).
+_COPIED_AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
+
+
 @functools.cache
 def _speed_up_feedparser_dict_copies() -> None:
     """Give FeedParserDict a __deepcopy__ doing what copy.deepcopy's generic path does for it.
@@ -190,6 +194,9 @@ def _speed_up_feedparser_dict_copies() -> None:
     and caught inside FeedParserDict.__getattr__), then rebuilds the dict from __reduce_ex__.
     Same result: a new FeedParserDict, registered in memo before its items (for cycles), each key
     and value deep-copied and stored through FeedParserDict.__setitem__, attributes copied too.
+    Keys and values of the types copy.deepcopy hands back as they are (its "atomic" ones: str,
+    None, int, ...; the content parameters hold nothing else) are taken as they are, without
+    the call; such a value is never in memo, which only holds objects that were copied.
     """
     cls = feedparser.FeedParserDict
 
@@ -199,7 +206,11 @@ def _speed_up_feedparser_dict_copies() -> None:
         if self.__dict__:
             duplicate.__dict__.update(copy.deepcopy(self.__dict__, memo))
         for key, value in self.items():
-            duplicate[copy.deepcopy(key, memo)] = copy.deepcopy(value, memo)
+            if type(key) not in _COPIED_AS_THEY_ARE:
+                key = copy.deepcopy(key, memo)
+            if type(value) not in _COPIED_AS_THEY_ARE:
+                value = copy.deepcopy(value, memo)
+            duplicate[key] = value
         return duplicate
 
     cls.__deepcopy__ = deepcopy

@@ -184,9 +184,16 @@ def _nested(dict_class: type, rng: random.Random) -> dict:
     root["summary_detail"] = shared
     root["tags"] = [dict_class(term=rng.choice(["a", "ä"]))] * rng.randint(0, 2)
     root["self"] = root
+    root["atomic"] = dict_class(n=1, f=0.5, yes=True, none=None, empty="", text="å")
+    root["not atomic"] = dict_class(sub=_Text("subclass"), bytes=bytearray(b"b"), shared=shared)
+    root[("tuple", "key")] = [shared]
     if rng.random() < 0.5:
         root.note = ["attribute", shared]
     return root
+
+
+class _Text(str):
+    """A str subclass: deep-copied by copy.deepcopy's generic path, not handed back."""
 
 
 def _shape(value: object, seen: dict[int, int]) -> object:
@@ -201,7 +208,12 @@ def _shape(value: object, seen: dict[int, int]) -> object:
         return (type(value).__name__, items, attributes)
     if isinstance(value, list):
         return ("list", [_shape(item, seen) for item in value])
-    return value
+    return (type(value).__name__, value)
+
+
+def test_the_types_copied_as_they_are_are_atomic_for_deepcopy():
+    for kind in feed._COPIED_AS_THEY_ARE:
+        assert copy._deepcopy_dispatch[kind] is copy._deepcopy_atomic
 
 
 @pytest.mark.parametrize("seed", range(10))
