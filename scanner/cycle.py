@@ -261,7 +261,7 @@ class DedupJudge:
     """The dedup stage's story verdict in the forms a story index keeps."""
 
     known = staticmethod(dedup.stored_tokens)
-    new = staticmethod(dedup.signature_of_stored)
+    new = dedup.StoryProbe
     same = staticmethod(dedup.same_as_stored)
 
 

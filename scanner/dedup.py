@@ -12,8 +12,9 @@ import hashlib
 import re
 import sys
 import unicodedata
+import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from datetime import datetime
 from functools import reduce
@@ -224,7 +225,6 @@ class StorySignature:
     tokens: frozenset[str]
     title_tokens: frozenset[str]
     bands: tuple[str, ...]
-    sketch: Sketch | None = field(default=None, compare=False, repr=False)  # signature_of_stored
 
 
 def story_signature(title: str, text: str) -> StorySignature:
@@ -388,28 +388,52 @@ def same_story(a: StorySignature, b: StorySignature) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class StoredTokens:
-    """A stored item's story tokens in a tuple, not sets: four times smaller, for the side of
-    same_story that a story index keeps for every archived item. The first `titled` tokens
-    are the title's; `buckets` and `title_buckets` OR their _bucket_bit together (this
-    process only)."""
+    """A stored item's story tokens as a story index keeps them: the token text
+    (signature_tokens_text, so its tokens are distinct), read into tokens only when a
+    comparison gets past the sketch (rarely); the number of tokens and of title tokens; and
+    `buckets` and `title_buckets`, the _bucket_bit of every token and of the title's OR-ed
+    together."""
 
-    tokens: tuple[str, ...]
+    text: str
+    size: int
     titled: int
     buckets: int
     title_buckets: int
 
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """The tokens, the first `titled` of them the title's."""
+        title_part, _, rest = self.text.rpartition("|")
+        return tuple(title_part.split() + rest.split())
 
-def stored_tokens(text: str) -> StoredTokens:
-    """StoredTokens of a token text (signature_tokens_text), its tokens interned."""
-    title_part, _, rest = text.rpartition("|")
-    title = title_part.split()
-    return _stored(tuple(map(sys.intern, title + rest.split())), len(title))
+
+StorySketch = tuple[int, int, int, int]  # StoredTokens' size, titled, buckets, title_buckets
 
 
-def _stored(tokens: tuple[str, ...], titled: int) -> StoredTokens:
-    bits = list(map(_BUCKET_BIT.__getitem__, tokens))
-    title_buckets = reduce(or_, bits[:titled], 0)
-    return StoredTokens(tokens, titled, reduce(or_, bits[titled:], title_buckets), title_buckets)
+def stored_tokens(text: str, sketch: StorySketch | None = None) -> StoredTokens:
+    """StoredTokens of a token text (signature_tokens_text), with its story_sketch when it is
+    known already (a parse worker works it out), else worked out of the text."""
+    if sketch is None:
+        title_part, _, rest = text.rpartition("|")
+        sketch = _sketch(title_part.split(), rest.split())
+    return StoredTokens(text, *sketch)
+
+
+def story_sketch(signature: StorySignature) -> StorySketch:
+    """What stored_tokens needs besides the token text, from the signature's token sets (the
+    title's are among all the tokens, so all the tokens' bits hold the title's)."""
+    bits, tokens, title = _BUCKET_BIT.__getitem__, signature.tokens, signature.title_tokens
+    return (len(tokens), len(title), reduce(or_, map(bits, tokens), 0),
+            reduce(or_, map(bits, title), 0))
+
+
+def _sketch(title: Iterable[str], rest: Iterable[str]) -> StorySketch:
+    bits = _BUCKET_BIT.__getitem__
+    title_bits = list(map(bits, title))
+    rest_bits = list(map(bits, rest))
+    title_buckets = reduce(or_, title_bits, 0)
+    return (len(title_bits) + len(rest_bits), len(title_bits),
+            reduce(or_, rest_bits, title_buckets), title_buckets)
 
 
 _BUCKET_BITS = tuple(1 << bucket for bucket in range(512))
@@ -417,8 +441,8 @@ _BUCKET_BITS = tuple(1 << bucket for bucket in range(512))
 
 def _bucket_bit(token: str) -> int:
     """The bit of the token's hash bucket: a token set's bits OR-ed together sketch it in one
-    integer. hash() is salted per process, so sketches are only comparable within this one."""
-    return _BUCKET_BITS[hash(token) % len(_BUCKET_BITS)]
+    integer. The hash is the same in every process (parse workers sketch new items)."""
+    return _BUCKET_BITS[zlib.crc32(token.encode("utf-8")) % len(_BUCKET_BITS)]
 
 
 _BUCKET_BIT = _Memo(_bucket_bit, 1 << 17)
@@ -445,7 +469,7 @@ class Sketch(NamedTuple):
         shared = (self.buckets & b.buckets).bit_count() + self.spare
         if shared < SHARED_TOKENS:
             return True
-        if shared * _STORY_BOUND[1] >= _STORY_BOUND[0] * (self.size + len(b.tokens)):
+        if shared * _STORY_BOUND[1] >= _STORY_BOUND[0] * (self.size + b.size):
             return False
         titles = (self.title_buckets & b.title_buckets).bit_count() + self.title_spare
         return titles * _TITLE_BOUND[1] < _TITLE_BOUND[0] * (self.title_size + b.titled)
@@ -456,22 +480,33 @@ _STORY_BOUND = (_STORY_SHARE[0], sum(_STORY_SHARE))
 _TITLE_BOUND = (_TITLE_SHARE[0], sum(_TITLE_SHARE))
 
 
-def signature_of_stored(stored: StoredTokens) -> StorySignature:
-    """The signature (without bands) that same_story compares, from stored tokens, with the
-    sketch that lets same_as_stored skip most comparisons."""
-    tokens, title = frozenset(stored.tokens), frozenset(stored.tokens[:stored.titled])
-    sketch = Sketch(stored.buckets, len(stored.tokens) - stored.buckets.bit_count(), len(tokens),
-                    stored.title_buckets, stored.titled - stored.title_buckets.bit_count(),
-                    len(title))
-    return StorySignature(tokens, title, (), sketch)
+class StoryProbe:
+    """A new item's side of the comparisons with stored items: its sketch at once, its token
+    sets only when a comparison gets past the sketch."""
+
+    __slots__ = ("stored", "sketch", "_signature")
+
+    def __init__(self, stored: StoredTokens):
+        self.stored = stored
+        self.sketch = Sketch(stored.buckets, stored.size - stored.buckets.bit_count(),
+                             stored.size, stored.title_buckets,
+                             stored.titled - stored.title_buckets.bit_count(), stored.titled)
+        self._signature: StorySignature | None = None
+
+    def signature(self) -> StorySignature:
+        """The signature (without bands) that same_story compares."""
+        if self._signature is None:
+            tokens, titled = self.stored.tokens, self.stored.titled
+            self._signature = StorySignature(frozenset(tokens), frozenset(tokens[:titled]), ())
+        return self._signature
 
 
-def same_as_stored(a: StorySignature, b: StoredTokens) -> bool:
-    """same_story of a signature and stored tokens; a signature_of_stored's sketch rules most
-    pairs out first, without comparing tokens."""
-    if a.sketch is not None and a.sketch.rules_out(b):
+def same_as_stored(a: StoryProbe, b: StoredTokens) -> bool:
+    """same_story of a new item and a stored one; the sketch rules most pairs out first,
+    without comparing tokens."""
+    if a.sketch.rules_out(b):
         return False
-    return _same_tokens(a, b.tokens, b.titled)
+    return _same_tokens(a.signature(), b.tokens, b.titled)
 
 
 def _same_tokens(a: StorySignature, known: tuple[str, ...], titled: int) -> bool:

@@ -149,6 +149,8 @@ class Item:
     tagger_version: str | None = None
     story_tokens: str = ""  # dedup.signature_tokens_text: what "same story" compares
     story_bands: tuple[str, ...] = ()  # LSH keys: items sharing one are story candidates
+    story_sketch: tuple[int, ...] | None = None  # dedup.story_sketch (not stored): spares the
+    # main process reading story_tokens again
 
 
 @dataclass(frozen=True)

@@ -105,4 +105,4 @@ def with_story_signature(item: Item, source_tags: tuple[str, ...] = (),
         signature = dedup.story_signature(item.title, item.summary)
     tags = tuple(dict.fromkeys(item.tags + source_tags)) if source_tags else item.tags
     return replace(item, tags=tags, story_tokens=dedup.signature_tokens_text(signature),
-                   story_bands=signature.bands)
+                   story_bands=signature.bands, story_sketch=dedup.story_sketch(signature))

@@ -3,6 +3,7 @@ tests; places are invented)."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -16,15 +17,16 @@ from scanner.dedup import (
     STORY_BANDS,
     STORY_TEXT_WORDS,
     TITLE_BANDS,
+    StoryProbe,
     StorySignature,
     comparable_signature,
     same_as_stored,
     same_story,
     signature_from_tokens,
-    signature_of_stored,
     signature_tokens_text,
     story_signature,
     story_signatures,
+    story_sketch,
     story_similarity,
     stored_tokens,
 )
@@ -233,8 +235,8 @@ def test_the_stored_token_forms_give_the_same_verdict_as_signatures():
     for a in token_texts:
         for b in token_texts:
             expected = same_story(signature_from_tokens(a), signature_from_tokens(b))
-            new = signature_of_stored(stored_tokens(a))
-            assert new == comparable_signature(a)
+            new = StoryProbe(stored_tokens(a))
+            assert new.signature() == comparable_signature(a)
             assert same_as_stored(new, stored_tokens(b)) == expected
             verdicts.append(expected)
     assert True in verdicts and False in verdicts
@@ -264,7 +266,7 @@ def _mutations(text: str, rng) -> list[str]:
 
 
 def test_the_sketch_only_rules_out_what_same_story_rejects():
-    """signature_of_stored's sketch lets same_as_stored say no without comparing tokens: on
+    """A StoryProbe's sketch lets same_as_stored say no without comparing tokens: on
     varied pairs (å ä ö, accents, numbers, short titles, no text, near every threshold) its
     verdicts must equal same_story's."""
     rng = random.Random(11)
@@ -274,7 +276,7 @@ def test_the_sketch_only_rules_out_what_same_story_rejects():
     token_texts = [signature_tokens_text(sig(title, text)) for title, text in texts]
     verdicts, ruled_out = [], 0
     for a in token_texts:
-        new = signature_of_stored(stored_tokens(a))
+        new = StoryProbe(stored_tokens(a))
         for b in token_texts:
             known = stored_tokens(b)
             expected = same_story(signature_from_tokens(a), signature_from_tokens(b))
@@ -297,15 +299,39 @@ def test_the_sketch_bounds_shared_tokens_when_buckets_collide():
         title_a, title_b = a[:rng.randint(0, 9)], b[:rng.randint(0, 9)]
         text_a = " ".join(title_a) + " | " + " ".join(sorted(set(a) - set(title_a)))
         text_b = " ".join(title_b) + " | " + " ".join(sorted(set(b) - set(title_b)))
-        new, known = signature_of_stored(stored_tokens(text_a)), stored_tokens(text_b)
+        new, known = StoryProbe(stored_tokens(text_a)), stored_tokens(text_b)
         sketch = new.sketch
-        shared = len(new.tokens & set(known.tokens))
+        shared = len(new.signature().tokens & set(known.tokens))
         assert (sketch.buckets & known.buckets).bit_count() + sketch.spare >= shared
-        titles = len(new.title_tokens & set(known.tokens[:known.titled]))
+        titles = len(new.signature().title_tokens & set(known.tokens[:known.titled]))
         assert (sketch.title_buckets & known.title_buckets).bit_count() + sketch.title_spare \
             >= titles
         expected = same_story(signature_from_tokens(text_a), signature_from_tokens(text_b))
         assert same_as_stored(new, known) == expected
+
+
+def test_a_parse_workers_sketch_equals_the_one_read_from_the_token_text():
+    """Workers send each item's story_sketch so the main process need not read its tokens;
+    it must be what stored_tokens works out of the stored text, in any process."""
+    rng = random.Random(7)
+    texts = list(VARIED)
+    for title, text in VARIED[:6]:
+        texts += zip(_mutations(title, rng), _mutations(text, rng))
+    signatures = [sig(title, text) for title, text in texts]
+    for signature in signatures:
+        text = signature_tokens_text(signature)
+        assert stored_tokens(text, story_sketch(signature)) == stored_tokens(text)
+        assert stored_tokens(text).tokens == tuple(text.replace("|", " ").split())
+    here = [story_sketch(signature) for signature in signatures]
+    script = ("import json, sys; from scanner.dedup import signature_from_tokens, story_sketch;"
+              "print(json.dumps([story_sketch(signature_from_tokens(t)) for t in "
+              "json.loads(sys.stdin.read())]))")
+    for seed in ("1", "2"):  # str hashes differ between processes; sketches must not
+        other = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+            input=json.dumps([signature_tokens_text(s) for s in signatures]),
+            env={**os.environ, "PYTHONHASHSEED": seed})
+        assert [tuple(sketch) for sketch in json.loads(other.stdout)] == here
 
 
 def test_signatures_of_a_batch_equal_each_signature_alone():

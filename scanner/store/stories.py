@@ -31,8 +31,10 @@ HOT_BAND = 10  # a band key shared by more items than this stands for common wor
 class StoryJudge(Protocol):
     """The dedup stage's verdict, on token texts read into the forms the index keeps."""
 
-    def known(self, tokens: str) -> Any:
-        """An item's stored token text, read into what the index keeps (so: compact)."""
+    def known(self, tokens: str, sketch: Any = None) -> Any:
+        """An item's stored token text, read into what the index keeps (so: compact);
+        `sketch` is the item's story_sketch when it has one (the judge's own work on the
+        tokens, done already), else None."""
 
     def new(self, known: Any) -> Any:
         """A new item's tokens (as `known` read them), ready to compare with many."""
@@ -47,10 +49,11 @@ class TextJudge:
 
     same_story: SameStory
 
-    def known(self, tokens: str) -> str:
+    def known(self, tokens: str, sketch: Any = None) -> str:
         return tokens
 
-    new = known
+    def new(self, known: str) -> str:
+        return known
 
     def same(self, new: str, known: str) -> bool:
         return self.same_story(new, known)
@@ -92,8 +95,11 @@ class StoryIndex:
 
     def add(self, stored: Sequence[tuple[int, Item, int | None]]) -> None:
         """Index items once they are stored: (id, item, the story it joined or None)."""
+        read, known = self._read, self.judge.known
         for item_id, item, story in stored:
-            tokens = self._read.get(item.story_tokens)
+            tokens = read.get(item.story_tokens)
+            if tokens is None and item.story_sketch is not None:  # read cheaply, now
+                tokens = known(item.story_tokens, item.story_sketch)
             self._remember(_Known(item_id, story or item_id, item.published,
                                   item.story_tokens if tokens is None else None, tokens),
                            item.story_bands)
@@ -105,7 +111,8 @@ class StoryIndex:
             if abs(known.published - published) > STORY_WINDOW:
                 continue
             if tokens is None:
-                read = self._read[item.story_tokens] = judge.known(item.story_tokens)
+                read = judge.known(item.story_tokens, item.story_sketch)
+                self._read[item.story_tokens] = read
                 tokens = judge.new(read)
             if known.text is not None:
                 known.tokens, known.text = judge.known(known.text), None
