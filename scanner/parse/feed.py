@@ -130,6 +130,7 @@ def _speed_up_feedparser() -> None:
     """feedparser tweaks that keep its results exactly as they were (each applied once)."""
     _speed_up_feedparser_cp1252_mapping()
     _speed_up_feedparser_dict_reads()
+    _speed_up_feedparser_dict_writes()
     _speed_up_feedparser_dict_copies()
     _speed_up_feedparser_urljoin_without_base()
     _speed_up_feedparser_character_data()
@@ -157,28 +158,57 @@ FEEDPARSER_SPECIAL_KEYS = frozenset({"category", "enclosures", "license", "updat
 
 @functools.cache
 def _speed_up_feedparser_dict_reads() -> None:
-    """Let FeedParserDict.get and [] read any key without an alias as a plain dict does.
+    """Let FeedParserDict.get, [] and `in` read any key without an alias as a plain dict does.
 
     feedparser reads its dicts (its content parameters above all) dozens of times per entry, and
     each read runs a chain of comparisons and lookups for the few keys it maps to others ("guid"
     to "id", "updated" falling back to "published"); for every other key the answer is the
     plain dict's, so those skip the chain. Aliased and special keys keep feedparser's own code.
+    (`in` is feedparser's [] with KeyError as False, and a plain lookup for "updated" and
+    "updated_parsed", which are special keys.)
     """
     cls = feedparser.FeedParserDict
     aliased = FEEDPARSER_SPECIAL_KEYS | frozenset(cls.keymap)
     feedparser_get, feedparser_getitem = cls.get, cls.__getitem__
+    feedparser_contains = cls.__contains__
+    plain_get, plain_getitem, plain_contains = dict.get, dict.__getitem__, dict.__contains__
 
     def get(self, key, default=None):
         if key in aliased:
             return feedparser_get(self, key, default)
-        return dict.get(self, key, default)
+        return plain_get(self, key, default)
 
     def getitem(self, key):
         if key in aliased:
             return feedparser_getitem(self, key)
-        return dict.__getitem__(self, key)
+        return plain_getitem(self, key)
 
-    cls.get, cls.__getitem__ = get, getitem
+    def contains(self, key):
+        if key in aliased:
+            return feedparser_contains(self, key)
+        return plain_contains(self, key)
+
+    cls.get, cls.__getitem__, cls.__contains__ = get, getitem, contains
+
+
+@functools.cache
+def _speed_up_feedparser_dict_writes() -> None:
+    """Let FeedParserDict store any key without an alias as a plain dict does.
+
+    feedparser stores over twenty values per entry through FeedParserDict.__setitem__, which
+    looks every key up in its alias table ("guid" is stored as "id", "description" as
+    "summary"); a key not in the table is stored as it is, so those skip the lookup.
+    """
+    cls = feedparser.FeedParserDict
+    aliased = frozenset(cls.keymap)
+    feedparser_setitem, plain_setitem = cls.__setitem__, dict.__setitem__
+
+    def setitem(self, key, value):
+        if key in aliased:
+            return feedparser_setitem(self, key, value)
+        return plain_setitem(self, key, value)
+
+    cls.__setitem__ = setitem
 
 
 # Types copy.deepcopy returns unchanged (a subset of its _deepcopy_atomic ones; a test checks).

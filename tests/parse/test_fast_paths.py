@@ -176,6 +176,30 @@ def test_feedparser_dict_reads_equal_feedparsers_own(seed):
         ), items
 
 
+def _write_everything(mapping: dict, rng: random.Random) -> list:
+    """Every way feedparser stores into its dicts, for random keys: the stored items after each
+    write, or the exception type."""
+    observed = []
+    for key in rng.sample([*_DICT_KEYS, ("t",)], len(_DICT_KEYS) + 1) + [[]]:
+        for write in (lambda: mapping.__setitem__(key, f"v-{key}"),
+                      lambda: mapping.setdefault(key, []), lambda: mapping.setdefault(key, "d")):  # fmt: skip
+            try:
+                write()
+                observed.append(list(dict.items(mapping)))
+            except Exception as exc:  # noqa: BLE001 - the exception is the observation
+                observed.append(type(exc))
+    return observed
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_feedparser_dict_writes_equal_feedparsers_own(seed):
+    feed._speed_up_feedparser_dict_reads()
+    feed._speed_up_feedparser_dict_writes()
+    fast = _write_everything(feedparser.FeedParserDict(), random.Random(seed))
+    plain = _write_everything(_pristine_feedparser_dict()(), random.Random(seed))
+    assert fast == plain
+
+
 def _nested(dict_class: type, rng: random.Random) -> dict:
     """A FeedParserDict tree like feedparser's (shared parts, a cycle, keys with aliases)."""
     shared = dict_class(type="text/html", value="<p>å</p>")
