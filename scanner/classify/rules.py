@@ -23,7 +23,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections import Counter
+from collections import _count_elements  # Counter's C loop, without Counter's Python __init__
 from collections.abc import KeysView
 from dataclasses import dataclass
 from functools import lru_cache
@@ -125,7 +125,8 @@ class RuleMatcher:
         self._terms = _compile_terms(taxonomy)
         self._sizes = [len(term.atoms) for term in self._terms]
         self._anchor = [_anchor(term.atoms) for term in self._terms]
-        self._keys = [(term.role, term.owner, term.label) for term in self._terms]
+        # role, owner and (label,) of each term: the tuple shared by every hit of the term
+        self._slots = [(term.role, term.owner, (term.label,)) for term in self._terms]
         self._index = _TokenIndex(self._terms, self._anchor,
                                   [term.role == _RELEVANCE for term in self._terms])
         self._lineage = {tag.id: _lineage(taxonomy, tag.id) for tag in taxonomy.tags}
@@ -191,9 +192,11 @@ class RuleMatcher:
     def _count(self, words: list[str]) -> dict[tuple[int, str], int]:
         """(term index, unit) -> occurrences in `words`."""
         counts: dict[tuple[int, str], int] = {}
-        occurrences = Counter(words)
+        occurrences: dict[str, int] = {}
+        _count_elements(occurrences, words)
+        active = self._index.active
         for word in self._index.matching(occurrences.keys()):
-            entry = self._index.active[word]
+            entry = active[word]
             if entry.singles:
                 n = occurrences[word]
                 for key in entry.singles:
@@ -222,26 +225,26 @@ class RuleMatcher:
 
     def _evidence(self, title: dict, text: dict, text_tokens: int) -> Evidence:
         """role -> owner -> {unit: (evidence, term labels)}, in the order the keys come."""
-        scale = min(1.0, math.sqrt(REFERENCE_TOKENS / max(1, text_tokens)))
-        values = {key: (1.0 + REPEAT * math.log(n) if n > 1 else 1.0) * scale
-                  for key, n in text.items()}
+        values = _text_values(text, min(1.0, math.sqrt(REFERENCE_TOKENS / max(1, text_tokens))))
         for key in title:
             values[key] = values.get(key, 0.0) + TITLE_WEIGHT
         evidence: Evidence = {}
-        keys = self._keys
+        slots = self._slots
         for (term, unit), value in values.items():
-            role, owner, label = keys[term]
+            role, owner, labels = slots[term]
             owners = evidence.get(role)
             if owners is None:
-                owners = evidence[role] = {}
+                evidence[role] = {owner: {unit: (value, labels)}}
+                continue
             units = owners.get(owner)
             if units is None:
-                owners[owner] = {unit: (value, (label,))}
-            elif unit not in units:
-                units[unit] = (value, (label,))
+                owners[owner] = {unit: (value, labels)}
+                continue
+            old = units.get(unit)
+            if old is None:
+                units[unit] = (value, labels)
             else:
-                old_value, labels = units[unit]
-                units[unit] = (max(old_value, value), _with_label(labels, label))
+                units[unit] = (value if value > old[0] else old[0], _with_label(old[1], labels[0]))
         return evidence
 
     def _roll_up(self, found: dict[str, Units], vetoed: set[str]) -> dict[str, Units]:
@@ -255,14 +258,16 @@ class RuleMatcher:
 
     def _scores(self, found: dict[str, Units]) -> dict[str, float]:
         """The score of every tag with evidence above 0 (one loop: it runs for every item)."""
-        weights, scores = self._weights, {}
+        weights, scores, known = self._weights, {}, _SCORE_OF
         for tag_id, units in found.items():
             if len(units) == 1:  # the sum of one (positive) value, without the list
                 (value, _), = units.values()
                 evidence = value * weights[tag_id]
             else:
                 evidence = sum([value for value, _ in units.values()]) * weights[tag_id]
-            score = round4(1.0 - math.exp(-RATE * evidence))
+            score = known.get(evidence)
+            if score is None:
+                score = _score_of(evidence)
             if score > 0:
                 scores[tag_id] = score
         return scores
@@ -403,6 +408,34 @@ def round4(x: float) -> float:
     if abs(fraction - 0.5) < 1e-6:
         return round(x, 4)
     return (whole + (fraction > 0.5)) / 10_000.0
+
+
+_SCORE_OF: dict[float, float] = {}  # evidence -> score: the same few sums recur in every batch
+
+
+def _score_of(evidence: float) -> float:
+    """A tag's score for its (weighted) evidence, remembered."""
+    if len(_SCORE_OF) >= CACHE_LIMIT:
+        _SCORE_OF.clear()
+    score = _SCORE_OF[evidence] = round4(1.0 - math.exp(-RATE * evidence))
+    return score
+
+
+# 1 + REPEAT·ln(n), the evidence of a word that occurs n times in a text of REFERENCE_TOKENS:
+_REPEATED = (0.0, 1.0) + tuple(1.0 + REPEAT * math.log(n) for n in range(2, 256))
+
+
+def _text_values(text: dict, scale: float) -> dict:
+    """key -> (1 + REPEAT·ln(n)) · scale for the text's counts n, the same floats as computed
+    one by one (x · 1.0 is x), by C loops for the usual counts."""
+    counts = text.values()
+    if counts and max(counts) >= len(_REPEATED):
+        return {key: (1.0 + REPEAT * math.log(n) if n > 1 else 1.0) * scale
+                for key, n in text.items()}
+    values = map(_REPEATED.__getitem__, counts)
+    if scale != 1.0:
+        values = map(scale.__mul__, values)
+    return dict(zip(text.keys(), values))
 
 
 def _merge(into: Units, units: Units) -> None:

@@ -435,3 +435,60 @@ def test_scores_are_those_of_the_summed_evidence(shipped):
             assert found.scores[tag] == round(1.0 - math.exp(-RATE * evidence), 4)
             checked += 1
     assert checked > 500
+
+
+def test_text_values_are_the_formula_computed_one_by_one():
+    from scanner.classify.rules import REPEAT, _text_values
+
+    rng = random.Random(11)
+    for _ in range(300):
+        counts = {(k, "u"): rng.choice([1, 2, 3, rng.randint(1, 300), rng.randint(250, 5000)])
+                  for k in range(rng.randint(0, 30))}
+        scale = rng.choice([1.0, rng.random(), math.sqrt(300 / rng.randint(301, 20_000))])
+        expected = {key: (1.0 + REPEAT * math.log(n) if n > 1 else 1.0) * scale
+                    for key, n in counts.items()}
+        got = _text_values(counts, scale)
+        assert list(got) == list(expected)
+        assert [repr(v) for v in got.values()] == [repr(v) for v in expected.values()]
+
+
+def test_remembered_scores_are_those_computed_afresh(shipped):
+    from scanner.classify import bundled_examples
+    from scanner.classify.rules import _SCORE_OF
+
+    weights = {tag.id: tag.weight for tag in shipped.taxonomy.tags}
+    for _ in range(2):  # the second round reads the scores the first one remembered
+        for example in bundled_examples()[:200]:
+            found = shipped.evidence(example.title + " ", example.text)
+            for tag, units in found._units.items():
+                evidence = sum([value for value, _ in units.values()]) * weights[tag]
+                assert repr(found.scores[tag]) == repr(round4(1.0 - math.exp(-RATE * evidence)))
+    assert _SCORE_OF
+
+
+def test_evidence_is_grouped_by_role_owner_and_unit(shipped):
+    """_evidence against its definition: per (term, unit) the text's and title's values
+    added, then per role, owner and unit the largest value and the sorted labels."""
+    from scanner.classify.rules import REPEAT, TITLE_WEIGHT
+
+    rng = random.Random(12)
+    terms = shipped._terms
+    for _ in range(300):
+        keys = [(rng.randrange(len(terms)), rng.choice(["a", "b", ""])) for _ in range(20)]
+        text = {key: rng.randint(1, 6) for key in keys[:rng.randint(0, 20)]}
+        title = {key: 1 for key in rng.sample(keys, rng.randint(0, 5))}
+        tokens_in_text = rng.choice([10, 300, 1200])
+        scale = min(1.0, math.sqrt(300 / tokens_in_text))
+        values = {key: (1.0 + REPEAT * math.log(n) if n > 1 else 1.0) * scale
+                  for key, n in text.items()}
+        for key in title:
+            values[key] = values.get(key, 0.0) + TITLE_WEIGHT
+        expected: dict = {}
+        for (term, unit), value in values.items():
+            units = expected.setdefault(terms[term].role, {}).setdefault(terms[term].owner, {})
+            if unit in units:
+                old, labels = units[unit]
+                units[unit] = (max(old, value), tuple(sorted({*labels, terms[term].label})))
+            else:
+                units[unit] = (value, (terms[term].label,))
+        assert shipped._evidence(title, text, tokens_in_text) == expected
