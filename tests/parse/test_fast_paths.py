@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import feedparser.api
+import feedparser.datetimes
 import feedparser.html
 import feedparser.mixin
 import feedparser.urls
@@ -396,3 +397,42 @@ def test_feedparser_results_with_text_in_one_piece_equal_those_with_pieces(seed,
     assert [result[0] for result in plain].count(0) >= 5  # mostly parsed by the strict parser
     for body, fast_result, plain_result in zip(bodies, fast, plain):
         assert fast_result == plain_result, body
+
+
+# --------------------------------------------------------------------------- dates
+
+_DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "mon", "Son", "Thursday"]
+_MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                "Dec", "nov", "Sept", "Okt", "Maj"]  # fmt: skip
+_ZONES = ["+0000", "-0000", "+0100", "-0500", "+0530", "+1400", "-1200", "+2959", "-9999",
+          "GMT", "gmt", "UT", "Z", "EST", "+01:00", "", "+01"]  # fmt: skip
+
+
+def _random_rfc822_date(rng: random.Random) -> str:
+    year = rng.choice(["2026", "1999", "0001", "9999", "1899", "2089", "0000", "26", "99"])
+    def number(usual: int, possible: int) -> str:  # mostly valid, sometimes out of range
+        return f"{rng.randint(0, possible if rng.random() < 0.2 else usual):02d}"
+
+    date = (
+        f"{rng.choice(_DAY_NAMES)}, {number(28, 39)} {rng.choice(_MONTH_NAMES)} {year} "
+        f"{number(23, 29)}:{number(59, 69)}:{number(59, 69)} {rng.choice(_ZONES)}"
+    )
+    if rng.random() < 0.1:
+        date = rng.choice([" ", "  ", ", ", "1", ":00"]).join(date.split(" ", rng.randint(1, 5)))
+    return date
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_plain_rfc822_dates_read_as_feedparsers_chain_reads_them(seed, monkeypatch):
+    feed._speed_up_feedparser_rfc822_dates()
+    handlers = feedparser.datetimes._date_handlers
+    assert handlers[0] is feed._plain_rfc822_date, "the speed-up no longer applies"
+    rng = random.Random(seed)
+    dates = [_random_rfc822_date(rng) for _ in range(300)]
+    fast = [feedparser.datetimes._parse_date(date) for date in dates]
+    monkeypatch.setattr(feedparser.datetimes, "_date_handlers", handlers[1:])
+    plain = [feedparser.datetimes._parse_date(date) for date in dates]
+    for date, fast_result, plain_result in zip(dates, fast, plain):
+        assert fast_result == plain_result, date
+    read_here = [date for date in dates if feed._plain_rfc822_date(date)]
+    assert len(read_here) > 30, "the test no longer exercises the fast path"
