@@ -45,8 +45,27 @@ def canonical_url(url: str | None) -> str | None:
     dropped and the remaining query sorted; path case and trailing slashes kept as given (an
     empty path is "/", which RFC 3986 says is the same). A "#!" fragment (a client-side route
     naming a page) is kept. None for empty, unparsable or non-http(s) URLs."""
+    url = (url or "").strip()
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is None:
+        return _split_canonical(url)
+    scheme, host, path, query = plain.groups()
+    query = _clean_query(query) if query else ""
+    base = f"{scheme}://{host}{path or '/'}"
+    return f"{base}?{query}" if query else base
+
+
+# The shape of nearly every feed link: lower-case http(s) scheme and host, no user, port,
+# fragment, IPv6 literal, whitespace or control character. Its parts are what urlsplit finds,
+# so its canonical form needs neither urlsplit nor urlunsplit (a test pins the two paths).
+_PLAIN_URL = re.compile(r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[^?#\s\x00-\x1f\x7f]*)?"
+                        r"(?:\?([^#\s\x00-\x1f\x7f]*))?")
+
+
+def _split_canonical(url: str) -> str | None:
+    """canonical_url of any URL, through urlsplit."""
     try:
-        parts = urlsplit((url or "").strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return None
@@ -324,7 +343,8 @@ def _signature(tokens: frozenset[str], title_tokens: frozenset[str]) -> StorySig
 def _bands_of_many(token_sets: list[tuple[frozenset[str], frozenset[str]]]
                    ) -> list[tuple[str, ...]]:
     """The bands of each (tokens, title tokens), tokens never empty: story bands of all the
-    tokens, title bands of a title of SHARED_TOKENS or more. Each item has two runs of rows, its title's and all its tokens' (the title's again: no harm to a
+    tokens, title bands of a title of SHARED_TOKENS or more. Each item has two runs of rows,
+    its title's and all its tokens' (the title's again: no harm to a
     minimum), and one reduceat takes the minimum of every run."""
     if not token_sets:
         return []

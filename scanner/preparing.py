@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from scanner import dedup
 from scanner.filters import passes_filters
-from scanner.models import Item, ParseResult, Source
+from scanner.models import Item, ParseResult, Source, item_with
 from scanner.parse.feed import parse_feed
 
 if TYPE_CHECKING:
@@ -104,5 +104,5 @@ def with_story_signature(item: Item, source_tags: tuple[str, ...] = (),
     if signature is None:
         signature = dedup.story_signature(item.title, item.summary)
     tags = tuple(dict.fromkeys(item.tags + source_tags)) if source_tags else item.tags
-    return replace(item, tags=tags, story_tokens=dedup.signature_tokens_text(signature),
-                   story_bands=signature.bands, story_sketch=dedup.story_sketch(signature))
+    return item_with(item, tags=tags, story_tokens=dedup.signature_tokens_text(signature),
+                     story_bands=signature.bands, story_sketch=dedup.story_sketch(signature))

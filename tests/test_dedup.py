@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import unicodedata
 from datetime import datetime, timezone
 
 import pytest
 
 from scanner.dedup import (
+    _split_canonical,
     ItemBatch,
     canonical_url,
     content_hash,
@@ -70,6 +72,25 @@ def test_canonical_url_is_idempotent():
     url = "HTTPS://Bib.Example.se:443/A/?utm_source=x&b=1&a=2#frag"
     once = canonical_url(url)
     assert canonical_url(once) == once == "https://bib.example.se/A/?a=2&b=1"
+
+
+def test_the_plain_url_path_equals_urlsplits():
+    """canonical_url reads links of the common shape without urlsplit: on those and on every
+    shape near them (case, ports, users, fragments, whitespace, controls, IPv6, dots, empty
+    parts, non-ASCII) it must give what the urlsplit path gives."""
+    rng = random.Random(4)
+    pieces = ["https://", "http://", "HTTP://", "ftp://", "bib.example.se", "Bib.SE", "127.0.0.1",
+              "a-b.c", "x..y", "host.", "[::1]", ":443", ":8080", ":", "user@", "/", "/a/B",
+              "//x", "/å/ä", "/%C3%A5", "?", "?b=2&a=1", "?utm_source=rss&id=7", "?&&", "?a=1?b",
+              "#", "#frag", "#!/r", " ", "\t", "\n", "\x00", "\x7f", "\u2028", "@", ";p", "é"]
+    urls = ["https://example0.se/nyheter/0?utm_source=rss", "https://bib.example.se",
+            "https://bib.example.se?x=1", "http://a.se/?", "https://a.se/p?#"]
+    urls += ["".join(rng.choices(pieces, k=rng.randint(1, 7))) for _ in range(20_000)]
+    hosts, rest = pieces[4:14], pieces[11:]
+    urls += [rng.choice(pieces[:2]) + rng.choice(hosts)
+             + "".join(rng.choices(rest, k=rng.randint(0, 4))) for _ in range(20_000)]
+    for url in urls:
+        assert canonical_url(url) == _split_canonical(url.strip()), url
 
 
 # --------------------------------------------------------------------------- identity and hash
