@@ -131,11 +131,14 @@ class Tagger:
 
     `detect_language(text) -> "sv" | "en" | "other"` is injected by the caller (the parse stage
     owns language detection); without it, and without a `lang` per item, `lang` is "".
+    `language_of_words(words, characters)`, when given, is detect_language's answer for an
+    item of plain text from the words the rules split it into (None: ask detect_language).
     """
 
     def __init__(self, taxonomy: Taxonomy, rules: RuleMatcher, model: TagModel | None = None,
                  blend: Blend | None = None,
-                 detect_language: Callable[[str], str] | None = None):
+                 detect_language: Callable[[str], str] | None = None,
+                 language_of_words: Callable[[list[str], int], str | None] | None = None):
         self.taxonomy, self.rules, self.model = taxonomy, rules, model
         self.tag_ids = tuple(tag.id for tag in taxonomy.tags)
         self._priority = {tag.id: tag.priority for tag in taxonomy.tags}
@@ -144,6 +147,7 @@ class Tagger:
         self.blend = blend or Blend(**{f.name: stored[f.name] for f in fields(Blend)
                                        if f.name in stored})
         self.detect_language = detect_language
+        self.language_of_words = language_of_words if detect_language is not None else None
         self._model_columns, self._thresholds = self._model_constants()
 
     def _model_constants(self) -> tuple[np.ndarray, np.ndarray]:
@@ -169,7 +173,7 @@ class Tagger:
         prepared = [_prepare(index, item) for index, item in enumerate(items)]
         if not prepared:
             return []
-        found, rule, rule_relevant, tokens = self._rule_scores(prepared)
+        found, rule, rule_relevant, tokens, plain_words = self._rule_scores(prepared)
         given, score, origin, relevant, model = self._given(prepared, rule, rule_relevant,
                                                             tokens)
         relevant &= given.any(axis=1)  # an item with no tag is not relevant
@@ -180,13 +184,16 @@ class Tagger:
                                             score[rows, columns].tolist(),
                                             origin[rows, columns].tolist(), features):
             per_item[i].append((j, value, code, words))
-        return [self._decide(item, found[i], per_item[i], bool(relevant[i]))
+        return [self._decide(item, found[i], per_item[i], bool(relevant[i]),
+                             plain_words[i])
                 for i, item in enumerate(prepared)]
 
     def _rule_scores(self, prepared):
-        """The rules' evidence, scores and relevance per item, and the model's tokens of each
-        item where they are the rules' words (else None)."""
-        found, tokens = [], []
+        """The rules' evidence, scores and relevance per item, the model's tokens of each item
+        where they are the rules' words (else None), and for the same items those words for
+        language_of_words (None for the others, or without language_of_words)."""
+        found, tokens, words = [], [], []
+        for_language = self.language_of_words is not None
         for i, (title, text, _, _) in enumerate(prepared):
             try:
                 title_words, text_words, model_tokens = item_words(title, text)
@@ -194,8 +201,10 @@ class Tagger:
             except Exception as exc:  # noqa: BLE001 - reported per item, nothing kept
                 raise TaggingError(f"item {i} ('{title[:60]}'): the rules failed: {exc}") from exc
             tokens.append(model_tokens)
+            words.append(title_words + text_words if for_language and model_tokens is not None
+                         else None)
         relevant = np.fromiter((f.relevant for f in found), bool, len(found))
-        return found, _score_matrix(found, self._columns), relevant, tokens
+        return found, _score_matrix(found, self._columns), relevant, tokens, words
 
     def _given(self, prepared, rule: np.ndarray, rule_relevant: np.ndarray, tokens: list):
         if self.model is None:
@@ -232,8 +241,10 @@ class Tagger:
             features[k] = words
         return features
 
-    def _decide(self, item, found: RuleEvidence, given: list, relevant: bool) -> TagDecision:
-        """`given`: (column, score, origin code, model words) of each tag the item gets."""
+    def _decide(self, item, found: RuleEvidence, given: list, relevant: bool,
+                plain_words: list[str] | None = None) -> TagDecision:
+        """`given`: (column, score, origin code, model words) of each tag the item gets;
+        `plain_words`: the item's words for language_of_words, when known."""
         title, text, source_tags, lang = item
         tags = {}
         for j, score, code, words in given:
@@ -244,11 +255,16 @@ class Tagger:
             why = "; ".join(filter(None, ["källans tagg", tags[tag].why if tag in tags else ""]))
             tags[tag] = TagScore(tag, 1.0, why, "source")
         ordered = sorted(tags.values(), key=lambda t: (-t.score, self._priority.get(t.id, 9)))
-        return TagDecision(relevant, tuple(ordered), lang or self._language(title, text))
+        lang = lang or self._language(title, text, plain_words)
+        return TagDecision(relevant, tuple(ordered), lang)
 
-    def _language(self, title: str, text: str) -> str:
+    def _language(self, title: str, text: str, plain_words: list[str] | None = None) -> str:
         if self.detect_language is None:
             return ""
+        if plain_words is not None:  # only given with language_of_words
+            lang = self.language_of_words(plain_words, len(title) + 1 + len(text))
+            if lang is not None:
+                return lang
         return self.detect_language(f"{title}\n{text[:5000]}")
 
 

@@ -20,7 +20,8 @@ Text without letters (empty, digits, punctuation) has no language: `detect_langu
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import _count_elements  # Counter's C loop, without Counter's Python __init__
+from itertools import filterfalse
 
 from scanner.plaintext import plain_utf8
 
@@ -88,14 +89,35 @@ _EN_ONLY_LETTERS = re.compile(r"w|th|sh|ch|qu")
 def detect_language(text: str, default: str = OTHER) -> str:
     """"sv", "en" or "other" for `text`; `default` when it has no letters to judge by."""
     letters = _letters(text[:SAMPLE_CHARS] if text else "")
-    words = letters.split()
+    return _verdict(letters.split(), letters, default)
+
+
+def language_of_words(words: list[str], characters: int, default: str = OTHER) -> str | None:
+    """`detect_language` of a text of `characters` characters, read whole, from its words as
+    the tagger's rules split plain text without é (classify.text.plain_tokens: runs of letters
+    and digits, lower-cased; the same runs as here where no word mixes letters and digits).
+    None when the text is longer than the sample or a word mixes letters and digits: the
+    caller then asks `detect_language`."""
+    if characters > SAMPLE_CHARS:
+        return None
+    letters = "".join(words)  # the sample's letters in order (and digits): what is counted
+    if not letters.isalpha():
+        words = list(filterfalse(str.isdigit, words))
+        letters = "".join(words)
+        if letters and not letters.isalpha():
+            return None
+    return _verdict(words, letters, default)
+
+
+def _verdict(words: list[str], letters: str, default: str) -> str:
+    """The language of a sample of these words and letters (other characters do not count)."""
     if not words:
         return default
     scores = _stopword_scores(words)
     _add_letter_evidence(letters, scores)
     if max(scores.values()) < 1.0:
         _add_ending_evidence(words, scores)
-    best = max(scores, key=lambda lang: scores[lang])
+    best = max(scores, key=scores.__getitem__)
     if scores[best] <= 0:
         return default if default in (SWEDISH, ENGLISH) else OTHER
     return best if best in (SWEDISH, ENGLISH) else OTHER
@@ -115,7 +137,9 @@ def _letters(sample: str) -> str:
 
 def _stopword_scores(words: list[str]) -> dict[str, float]:
     scores = dict.fromkeys(_WORDS, 0.0)
-    for word, count in Counter(filter(_VOTES.__contains__, words)).items():
+    counts: dict[str, int] = {}
+    _count_elements(counts, filter(_VOTES.__contains__, words))
+    for word, count in counts.items():
         for lang, weight in _VOTES[word]:
             scores[lang] += count * weight
     return scores

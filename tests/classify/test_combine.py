@@ -221,6 +221,24 @@ def test_language_comes_from_the_item_or_the_injected_detector(taxonomy, rules):
     assert Tagger(taxonomy, rules).tag("Rubrik", "Text").lang == ""
 
 
+def test_the_language_from_the_rules_words_is_that_of_the_text(tagger, taxonomy, rules):
+    from scanner.parse.language import detect_language, language_of_words
+
+    rng = random.Random(6)
+    english = "the library and reading for children in 2024 covid19 i2 é É <b> &amp; _".split()
+    items = [(e.title, e.text, ()) for e in synthetic(40, seed=4)]
+    items += [(" ".join(rng.choices(english + FILLER, k=4)),
+               " ".join(rng.choices(english + FILLER + OFF_TOPIC, k=rng.randint(0, 900))), ())
+              for _ in range(60)]
+    asked = []
+    plain = Tagger(taxonomy, rules, tagger.model, detect_language=detect_language)
+    fast = Tagger(taxonomy, rules, tagger.model,
+                  detect_language=lambda text: asked.append(text) or detect_language(text),
+                  language_of_words=language_of_words)
+    assert fast.tag_many(items) == plain.tag_many(items)
+    assert 0 < len(asked) <= 60  # the plain synthetic items are not read again
+
+
 def test_no_cyclic_collection_runs_while_a_batch_is_tagged(tagger, taxonomy, rules):
     seen = []
     spy = Tagger(taxonomy, rules, tagger.model,

@@ -113,3 +113,56 @@ def test_html_and_urls_do_not_confuse_it():
     text = ('<p>Läs mer om <a href="https://www.example.com/the-library">biblioteket</a> '
             'och våra öppettider.</p>')
     assert detect_language(text) == "sv"
+
+
+def _plain_samples() -> list[str]:
+    """Titles and texts as the tagger meets them, and words that mix or only have digits."""
+    from pathlib import Path
+    import json
+
+    from scanner.classify import bundled_examples
+
+    samples = [f"{e.title}\n{e.text}" for e in bundled_examples()]
+    labelled = Path(__file__).resolve().parents[3] / "shared" / "data" / "labelled.jsonl"
+    if labelled.exists():
+        rows = [json.loads(line) for line in labelled.read_text().splitlines() if line.strip()]
+        samples += [f"{row['title']}\n{row['text']}" for row in rows]
+    rng = random.Random(21)
+    vocabulary = ["och", "att", "the", "and", "og", "ikke", "und", "ja", "on", "i", "2024", "12",
+                  "Bibliotek", "LÄSNING", "böcker", "Åsa", "reading", "library", "kb:s", "e-bok",
+                  "i2", "covid19", "3d", "arbetet", "möjligheter", "–", "”", "…", "§", "xyz",
+                  "!", "?", "_", "Ökar", "skolbiblioteken"]
+    for _ in range(3000):
+        words = rng.choices(vocabulary, k=rng.randint(0, 30))
+        samples.append(" ".join(words[:3]) + "\n" + " ".join(words[3:]))
+    return samples
+
+
+def test_the_language_of_the_rules_words_is_that_of_the_text():
+    from scanner.classify.text import plain_tokens
+    from scanner.parse.language import language_of_words
+    from scanner.plaintext import plain_utf8
+
+    answered = 0
+    for sample in _plain_samples():
+        plain = plain_utf8(sample)
+        if plain is None or "é" in sample or "É" in sample:
+            continue  # the tagger asks only for plain text without é
+        lang = language_of_words(plain_tokens(plain), len(sample))
+        if lang is not None:
+            answered += 1
+            assert lang == detect_language(sample), sample
+            for default in ("sv", "en"):
+                assert language_of_words(plain_tokens(plain), len(sample), default) == \
+                    detect_language(sample, default), sample
+    assert answered > 1000
+
+
+def test_the_rules_words_are_not_enough_for_long_texts_or_mixed_words():
+    from scanner.parse.language import language_of_words
+
+    assert language_of_words(["och"] * 2000, SAMPLE_CHARS + 1) is None
+    assert language_of_words(["biblioteket", "i2", "och"], 20) is None
+    assert language_of_words(["biblioteket", "2024", "och"], 20) == "sv"
+    assert language_of_words(["2024"], 4) == detect_language("2024") == "other"
+    assert language_of_words([], 0, "sv") == detect_language("", "sv") == "sv"
