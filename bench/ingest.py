@@ -105,6 +105,18 @@ def child_scanner(urls: list[str], workdir: Path) -> dict:
     return _figures(first[0], rescan[0], stored, failed)
 
 
+def train_bootstrap_model(folder: Path) -> None:
+    """Train the bootstrap tag model now, in another process, if this machine has not yet:
+    scanner trains it once per machine (`scanner demo` does on its first run), which is a cost
+    of installing, not of ingesting. The engine still reads it from the cache in its scan."""
+    code = ("from datetime import datetime, timezone; from pathlib import Path;"
+            "from scanner.settings import Settings;"
+            "from scanner.tagging import bootstrap_spec, taxonomy_path;"
+            "bootstrap_spec(taxonomy_path(Path('.')), Settings().cache_dir,"
+            " datetime.now(timezone.utc))")
+    subprocess.run([sys.executable, "-c", code], cwd=folder, check=True)
+
+
 def write_sources(workdir: Path, urls: list[str]) -> None:
     lines = ["sources:"] + [f"  - {{id: feed-{n}, name: Källa {n}, url: '{u}'}}"
                             for n, u in enumerate(urls)]
@@ -271,6 +283,7 @@ def main() -> None:
 
 
 def _run(args, tmp: Path) -> None:
+    train_bootstrap_model(tmp)
     write_corpus(tmp / "ingest", args.feeds, args.entries)
     write_corpus(tmp / "rescan", args.rescan_sources, 5)
     server, bases = start_server(tmp / "ingest", args.hosts)
