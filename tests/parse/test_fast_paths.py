@@ -7,6 +7,7 @@ random text heavy in the characters the checks look for and compare with the pla
 from __future__ import annotations
 
 import copy
+import html
 import importlib.util
 import inspect
 import io
@@ -185,8 +186,9 @@ def _write_everything(mapping: dict, rng: random.Random) -> list:
     write, or the exception type."""
     observed = []
     for key in rng.sample([*_DICT_KEYS, ("t",)], len(_DICT_KEYS) + 1) + [[]]:
-        for write in (lambda: mapping.__setitem__(key, f"v-{key}"),
-                      lambda: mapping.setdefault(key, []), lambda: mapping.setdefault(key, "d")):  # fmt: skip
+        writes = (lambda: mapping.__setitem__(key, f"v-{key}"),
+                  lambda: mapping.setdefault(key, []), lambda: mapping.setdefault(key, "d"))  # fmt: skip
+        for write in writes:
             try:
                 write()
                 observed.append(list(dict.items(mapping)))
@@ -384,7 +386,9 @@ def test_expat_reports_a_run_of_text_in_one_piece(monkeypatch):
     characters = feedparser.api.StrictFeedParser.characters
     monkeypatch.setattr(feedparser.api.StrictFeedParser, "characters",
                         lambda self, text: runs.append(text) or characters(self, text))  # fmt: skip
-    _feedparser_result(b"<rss version='2.0'><channel><title>a &amp; b\nc &#229;</title></channel></rss>")
+    _feedparser_result(
+        b"<rss version='2.0'><channel><title>a &amp; b\nc &#229;</title></channel></rss>"
+    )
     assert runs == ["a & b\nc å"], "the speed-up no longer applies"
 
 
@@ -439,3 +443,70 @@ def test_plain_rfc822_dates_read_as_feedparsers_chain_reads_them(seed, monkeypat
         assert fast_result == plain_result, date
     read_here = [date for date in dates if feed._plain_rfc822_date(date)]
     assert len(read_here) > 30, "the test no longer exercises the fast path"
+
+
+# --------------------------------------------------------------------------- HTML to text
+
+_INLINE_NAMES = text._INLINE_TAG_NAMES.split("|")
+_HTML_TEXT_PIECES = ["a", "å", "Läs mer", " ", "  ", "\n", "\t", "\x0c", "\x0b", "\xa0", "\r",
+                     "\x00", ">", "<", "< b", "<3", "&amp;", "&lt;", "&gt;", "&quot;", "&apos;",
+                     "&nbsp;", "&amp;amp;", "&", "&copy", "&copy;", "&#1;", "&#229;", "&#x80;",
+                     "AT&T", "&bogus;", "=", '"', "'", "/", "😀", "\u2028"]  # fmt: skip
+_OTHER_MARKUP = ["<p>", "</p>", "<br>", "<br/>", "<img src='x'>", "<script>x</script>",
+                 "<style>p{}</style>", "<table>", "<td>", "<!-- c -->", "<![CDATA[x]]>", "<?x?>",
+                 "<textarea>", "<title>", "<svg>", "<math>", "<image>", "<div>", "</div>",
+                 "<select>", "<option>", "<li>", "<h1>", "<pre>", "<plaintext>", "<a",
+                 "</a"]  # fmt: skip
+_ATTRIBUTES = [' href="/mer/0"', " href='x'", " href=x", ' title="a>b"', " title='<b>'",
+               ' data-x="1"', " disabled", ' HREF = "x"', "\thref=\"x\"", "\nid=x", " x:y=z",
+               ' a="&amp;"', " a=x'y", ' a="x"b="y"', " /", "\x0bhref=x"]  # fmt: skip
+
+
+def _random_inline_tag(rng: random.Random) -> str:
+    name = rng.choice(_INLINE_NAMES)
+    name = name.upper() if rng.random() < 0.1 else name
+    if rng.random() < 0.4:
+        return f"</{name}{rng.choice(['', ' ', '  ', chr(9), ' x'])}>"
+    attributes = "".join(rng.choice(_ATTRIBUTES) for _ in range(rng.randint(0, 2)))
+    return f"<{name}{attributes}{rng.choice(['', ' ', '/', ' /'])}>"
+
+
+def _random_fragment(rng: random.Random) -> str:
+    pieces = []
+    for _ in range(rng.randint(0, 25)):
+        roll = rng.random()
+        if roll < 0.35:
+            pieces.append(_random_inline_tag(rng))
+        elif roll < 0.37:
+            pieces.append(rng.choice(_OTHER_MARKUP))
+        else:
+            pieces.append(rng.choice(_HTML_TEXT_PIECES[:10] if roll < 0.95 else _HTML_TEXT_PIECES))
+    return "".join(pieces)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_inline_tags_are_stripped_as_nh3_strips_them(seed):
+    rng = random.Random(seed)
+    fast_ones = 0
+    for _ in range(300):
+        fragment = _random_fragment(rng)
+        plain = html.unescape(text._strip_all_tags(fragment))
+        fast = text._without_inline_tags(fragment)
+        if fast is not None:
+            fast_ones += 1
+            assert html.unescape(fast) == plain, repr(fragment)
+        marked = text._CELL_TAG.sub(" ", text._BLOCK_TAG.sub("\n", fragment))
+        expected = text.tidy_lines(html.unescape(text._strip_all_tags(marked)))
+        if text._MARKUP.search(fragment):
+            assert text.html_to_text(fragment) == expected, repr(fragment)
+    assert fast_ones > 60, "the test no longer exercises the fast path"
+
+
+def test_inline_tags_stripped_from_a_summary_as_feeds_send_it():
+    summary = (
+        '<p>Läs om <b>bibliotek</b> &amp; <em class="x">unga</em> <a href="/mer/0">Läs mer</a></p>'
+    )
+    assert text._without_inline_tags(summary.replace("<p>", "").replace("</p>", "")) is not None
+    marked = text._CELL_TAG.sub(" ", text._BLOCK_TAG.sub("\n", summary))
+    plain = text.tidy_lines(html.unescape(text._strip_all_tags(marked)))
+    assert text.html_to_text(summary) == plain == "Läs om bibliotek & unga Läs mer"
