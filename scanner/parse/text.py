@@ -202,8 +202,12 @@ def html_to_text(fragment: str) -> str:
 
 
 # Inline elements that an HTML parser puts in the tree as they come, their text in document
-# order: no raw-text content, none "special" (so misnesting never moves text), no table parts.
-_INLINE_TAG_NAMES = "a|b|i|em|strong|span|u|small|code|sup|sub|abbr|cite|mark|q|s|del|ins|time"
+# order: no raw-text content, none "special" but the void ones (so misnesting never moves text),
+# no table parts.
+_INLINE_TAG_NAMES = (
+    "a|b|i|em|strong|span|u|small|code|sup|sub|abbr|cite|mark|q|s|del|ins|time|font|big|tt|strike"
+    "|kbd|var|samp|dfn|bdi|bdo|img|wbr"  # img and wbr: void, never open around text
+)
 _HTML_SPACE = "[ \t\n\f]"  # the HTML parser's whitespace (\r is already \n to it)
 _INLINE_TAG = re.compile(
     rf"<(?:/(?:{_INLINE_TAG_NAMES}){_HTML_SPACE}*"

@@ -452,7 +452,7 @@ _HTML_TEXT_PIECES = ["a", "å", "Läs mer", " ", "  ", "\n", "\t", "\x0c", "\x0b
                      "\x00", ">", "<", "< b", "<3", "&amp;", "&lt;", "&gt;", "&quot;", "&apos;",
                      "&nbsp;", "&amp;amp;", "&", "&copy", "&copy;", "&#1;", "&#229;", "&#x80;",
                      "AT&T", "&bogus;", "=", '"', "'", "/", "😀", "\u2028"]  # fmt: skip
-_OTHER_MARKUP = ["<p>", "</p>", "<br>", "<br/>", "<img src='x'>", "<script>x</script>",
+_OTHER_MARKUP = ["<p>", "</p>", "<br>", "<br/>", "<img src='x'></img>", "<script>x</script>",
                  "<style>p{}</style>", "<table>", "<td>", "<!-- c -->", "<![CDATA[x]]>", "<?x?>",
                  "<textarea>", "<title>", "<svg>", "<math>", "<image>", "<div>", "</div>",
                  "<select>", "<option>", "<li>", "<h1>", "<pre>", "<plaintext>", "<a",
