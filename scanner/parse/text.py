@@ -246,14 +246,24 @@ def clean_line(value: str | None, is_html: bool = False) -> str:
     value = fix_mojibake(value)
     if is_html or _MARKUP.search(value):
         value = html_to_text(value)  # also decodes double-escaped "&amp;amp;" titles
-    line = " ".join(_drop_invisible(value).split())
+    line = _collapse_spaces(_drop_invisible(value))
     return unicodedata.normalize("NFC", fix_mojibake(line))
 
 
 def tidy_lines(text: str) -> str:
     """Plain text tidied: invisible characters dropped, spaces collapsed, blank lines removed."""
-    lines = [" ".join(line.split()) for line in _drop_invisible(text).splitlines()]
+    lines = [_collapse_spaces(line) for line in _drop_invisible(text).splitlines()]
     return unicodedata.normalize("NFC", "\n".join(filter(None, lines)))
+
+
+def _collapse_spaces(text: str) -> str:
+    """The words of text joined by single spaces, as " ".join(text.split()) gives them."""
+    # Most lines already are, and then the checks are cheaper than making a string per word.
+    # The only whitespace in a printable text is the ASCII space (all other whitespace is of
+    # Unicode's Other or Separator categories, which isprintable() rejects).
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
+    return " ".join(text.split())
 
 
 def _drop_invisible(text: str) -> str:

@@ -510,3 +510,17 @@ def test_inline_tags_stripped_from_a_summary_as_feeds_send_it():
     marked = text._CELL_TAG.sub(" ", text._BLOCK_TAG.sub("\n", summary))
     plain = text.tidy_lines(html.unescape(text._strip_all_tags(marked)))
     assert text.html_to_text(summary) == plain == "Läs om bibliotek & unga Läs mer"
+
+
+# Every character str.split() takes as whitespace, and printable and unprintable others.
+_WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+_SPACING_ALPHABET = _WHITESPACE + "  ab å\u00ad\u200b\x00\x7f😀"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_spaces_collapse_as_split_and_join_collapse_them(seed):
+    rng = random.Random(seed)
+    for _ in range(300):
+        value = _random_text(rng, _SPACING_ALPHABET if rng.random() < 0.5 else "ab å  ", 30)
+        assert text._collapse_spaces(value) == " ".join(value.split()), repr(value)
+    assert len(_WHITESPACE) > 20 and not any(c.isprintable() for c in _WHITESPACE if c != " ")
