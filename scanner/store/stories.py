@@ -128,9 +128,11 @@ class StoryIndex:
                 hits.append(ids)
             elif ids is not None and len(ids) <= HOT_BAND:
                 hits += ids
-        shared = Counter(hits)
-        ranked = sorted(shared)
-        ranked.sort(key=shared.__getitem__, reverse=True)  # stable: ties stay oldest first
+        ranked = sorted(hits)
+        if len(set(hits)) < len(hits):  # else (mostly) each shares one band: oldest first
+            shared = Counter(hits)
+            ranked = sorted(shared)
+            ranked.sort(key=shared.__getitem__, reverse=True)  # stable: ties stay oldest first
         found, known = [], self._known
         for item_id in ranked:
             candidate = known[item_id]
