@@ -87,8 +87,8 @@ class StoryIndex:
         """The story each new item joins (None: it starts its own), in batch order."""
         if not batch:
             return []
-        earliest = min(item.published for item in batch) - STORY_WINDOW
-        latest = max(item.published for item in batch) + STORY_WINDOW
+        earliest = _shifted(min(item.published for item in batch), -STORY_WINDOW)
+        latest = _shifted(max(item.published for item in batch), STORY_WINDOW)
         self._cover(conn, earliest, latest)
         self._read = {}
         return [self._story_of(item, earliest, latest) for item in batch]
@@ -180,6 +180,16 @@ class StoryIndex:
                 by_band[key] = [ids, item_id]
             else:
                 ids.append(item_id)
+
+
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """moment + delta, held at the first or last representable time: a feed may date an
+    entry 9999-12-31, which is kept as given."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return (datetime.max if delta > timedelta(0) else datetime.min).replace(
+            tzinfo=moment.tzinfo)
 
 
 def bands_text(item: Item) -> str | None:

@@ -60,6 +60,19 @@ def test_a_story_older_than_the_window_is_not_joined(store):
     assert found["kb"] != found["bf"]
 
 
+def test_an_entry_dated_at_the_end_of_time_is_stored_with_the_rest(store):
+    """Feeds date entries 9999-12-31 (kept as given): the story window must not overflow."""
+    last = datetime.max.replace(tzinfo=timezone.utc)
+    first = datetime(1990, 1, 1, tzinfo=timezone.utc)
+    batch = [item("kb", "a", "Biblioteksstatistiken 2025: fler besök", REPORT, last),
+             item("kb", "b", "Meröppet i tolv kommuner", OTHER, first),
+             item("kb", "c", "Meröppet i tolv kommuner i länet", OTHER)]
+    fetch = FetchResult(source_id="kb", url="https://kb.example.se/rss", outcome="ok",
+                        fetched_at=NOW)
+    counts = store.store_batch(batch, fetch, SourceState("kb"), story_index=story_index())
+    assert counts.new == 3 and {i.published for i in store.latest_items()} >= {last, first}
+
+
 def test_a_database_from_before_m004_keeps_its_stories(database_url):
     """m003 kept one row per band in a story_bands table; m004 moves the bands into the items,
     and an item stored afterwards still joins the story of an item stored before."""
