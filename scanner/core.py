@@ -129,7 +129,8 @@ class Scanner:
         # fetch loop, where loading or, once per machine, training the tagger would stall the
         # fetches in flight). Workers start with the cycle when it surely parses in them.
         spec = functools.partial(self._tagger_for_scan, now, notes) if chosen else None
-        early = surely_parses_in_workers(self.settings, chosen, states)
+        feeds = [s for s in chosen if _plain_feed(s)]  # page sources parse in this process
+        early = surely_parses_in_workers(self.settings, feeds, states)
         with ParsePool(self.settings, len(chosen), spec, start_now=early) as parser:
             cycle = ScanCycle(self.store, self.settings, {s.id: s for s in chosen}, states, now,
                               parser, on_result)
