@@ -10,6 +10,7 @@ Errors for the whole body are values: ParseResult(error_key=..., message=...), k
 
 from __future__ import annotations
 
+import codecs
 import copy
 import functools
 import html.entities
@@ -76,16 +77,20 @@ def parse_feed(
     elif _looks_like_html_page(decoded.text):
         result = _error("not_a_feed", MESSAGES["html_page"])
     else:
-        result = _parse_xml(decoded.text, headers, base_url, fetched_at)
+        result = _parse_xml(decoded.text, headers, base_url, fetched_at, _utf8_body(body, decoded))
     if warnings and not result.failed:
         result = _with_warnings(result, warnings)
     return result
 
 
 def _parse_xml(
-    text: str, headers: Mapping[str, str], base_url: str, fetched_at: datetime
+    text: str,
+    headers: Mapping[str, str],
+    base_url: str,
+    fetched_at: datetime,
+    utf8_body: bytes | None = None,
 ) -> ParseResult:
-    parsed = _run_feedparser(text, headers)
+    parsed = _run_feedparser(text, headers, utf8_body)
     failure = _whole_body_failure(parsed, text)
     if failure is not None:
         return failure
@@ -108,11 +113,21 @@ def _parse_xml(
     )
 
 
-def _run_feedparser(text: str, headers: Mapping[str, str]) -> feedparser.FeedParserDict:
-    """feedparser on UTF-8 bytes whose declaration and Content-Type both say UTF-8."""
+def _run_feedparser(
+    text: str, headers: Mapping[str, str], utf8_body: bytes | None = None
+) -> feedparser.FeedParserDict:
+    """feedparser on UTF-8 bytes whose declaration and Content-Type both say UTF-8.
+
+    `utf8_body`, when given, is `text` in UTF-8 (the body as it came); it is handed over as it
+    is when nothing below changes the text, saving the encoding of a whole feed.
+    """
     # Leading blank lines (common from PHP sites) make expat reject the XML declaration.
-    text = _XML_DECLARATION.sub(r"\1\2utf-8\2", text.lstrip(), count=1)
-    data = _HTML_ENTITY.sub(_numeric_entity, text).encode("utf-8")
+    prepared = _XML_DECLARATION.sub(r"\1\2utf-8\2", text.lstrip(), count=1)
+    prepared = _HTML_ENTITY.sub(_numeric_entity, prepared)
+    if utf8_body is not None and prepared == text:
+        data = utf8_body
+    else:
+        data = prepared.encode("utf-8")
     fp_headers = {"content-type": "application/xml; charset=utf-8"}
     language = header_value(headers, "content-language")
     if language:
@@ -337,6 +352,13 @@ def _plain_rfc822_date(text: str) -> time.struct_time | None:
         return (stamp - offset if sign == "+" else stamp + offset).utctimetuple()
     except (ValueError, OverflowError):
         return None
+
+
+def _utf8_body(body: bytes, decoded: DecodedBody) -> bytes | None:
+    """The body when it is decoded.text in UTF-8 exactly (read as UTF-8 or ASCII, no BOM)."""
+    if decoded.encoding in ("utf-8", "ascii") and not body.startswith(codecs.BOM_UTF8):
+        return body
+    return None
 
 
 def _numeric_entity(match: re.Match[str]) -> str:

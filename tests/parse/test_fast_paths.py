@@ -15,6 +15,7 @@ import random
 import re
 import warnings
 import xml.sax.handler
+from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -29,6 +30,7 @@ import pytest
 from scanner.parse import feed, text
 
 SEEDS = range(40)
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
 
 
 def _random_text(rng: random.Random, alphabet: str, length: int = 60) -> str:
@@ -186,8 +188,11 @@ def _write_everything(mapping: dict, rng: random.Random) -> list:
     write, or the exception type."""
     observed = []
     for key in rng.sample([*_DICT_KEYS, ("t",)], len(_DICT_KEYS) + 1) + [[]]:
-        writes = (lambda: mapping.__setitem__(key, f"v-{key}"),
-                  lambda: mapping.setdefault(key, []), lambda: mapping.setdefault(key, "d"))  # fmt: skip
+        writes = (
+            lambda: mapping.__setitem__(key, f"v-{key}"),
+            lambda: mapping.setdefault(key, []),
+            lambda: mapping.setdefault(key, "d"),
+        )
         for write in writes:
             try:
                 write()
@@ -524,3 +529,43 @@ def test_spaces_collapse_as_split_and_join_collapse_them(seed):
         value = _random_text(rng, _SPACING_ALPHABET if rng.random() < 0.5 else "ab å  ", 30)
         assert text._collapse_spaces(value) == " ".join(value.split()), repr(value)
     assert len(_WHITESPACE) > 20 and not any(c.isprintable() for c in _WHITESPACE if c != " ")
+
+
+# ----------------------------------------------------------------------- the body feedparser gets
+
+_DECLARATIONS = ['<?xml version="1.0" encoding="utf-8"?>', "<?xml version='1.0' encoding='UTF-8'?>",
+                 '<?xml version="1.0" encoding="iso-8859-1"?>', '<?xml version="1.0"?>', "",
+                 '\n\n<?xml version="1.0" encoding="utf-8"?>', " "]  # fmt: skip
+_BODY_TEXTS = ["Källa", "plain", "&amp; &lt;p&gt;", "&nbsp;&ouml;", "&bogus;", "€ – ”", "😀"]
+
+
+def _random_body(rng: random.Random) -> bytes:
+    document = (
+        f"{rng.choice(_DECLARATIONS)}<rss version='2.0'><channel><title>"
+        f"{''.join(rng.choices(_BODY_TEXTS, k=rng.randint(0, 4)))}</title></channel></rss>"
+    )
+    encoding = rng.choice(["utf-8", "utf-8", "utf-8-sig", "latin-1", "utf-16"])
+    return document.encode(encoding, "xmlcharrefreplace")
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_feedparser_gets_the_body_as_it_came_only_when_nothing_changes_it(seed, monkeypatch):
+    handed_over = []
+    parse = feedparser.parse
+    monkeypatch.setattr(feedparser, "parse",
+                        lambda stream, **options: handed_over.append(stream.getvalue())
+                        or parse(io.BytesIO(stream.getvalue()), **options))  # fmt: skip
+    rng = random.Random(seed)
+    passed_as_it_came = 0
+    for _ in range(50):
+        body = _random_body(rng)
+        for content_type in ("application/rss+xml", "application/xml; charset=iso-8859-1"):
+            headers = {"content-type": content_type}
+            handed_over.clear()
+            feed.parse_feed(body, headers, "https://x.se/feed", NOW)
+            decoded = text.decode_body(body, headers).text.lstrip()
+            prepared = feed._XML_DECLARATION.sub(r"\1\2utf-8\2", decoded, count=1)
+            expected = feed._HTML_ENTITY.sub(feed._numeric_entity, prepared).encode("utf-8")
+            assert handed_over == [expected], body
+            passed_as_it_came += handed_over[0] is body
+    assert passed_as_it_came > 10, "the test no longer exercises the fast path"
