@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -128,7 +128,7 @@ def tag_items(tagger: Tagger, version: str, items: list[Item]) -> list[Item]:
 
 
 def with_decision(item: Item, decision: TagDecision, version: str) -> Item:
-    tags = tuple(ItemTag(t.id, t.score, t.why, t.origin) for t in decision.tags
+    tags = tuple(_item_tag(t.id, t.score, t.why, t.origin) for t in decision.tags
                  if t.origin != "source")
     lang = decision.lang or item.lang
     return _replaced(item, tag_scores=tags, relevant=decision.relevant, lang=lang,
@@ -137,6 +137,20 @@ def with_decision(item: Item, decision: TagDecision, version: str) -> Item:
 
 # Item is a plain frozen dataclass: a copy of its attributes is what replace() would build
 _PLAIN_ITEM = not hasattr(Item, "__post_init__") and not hasattr(Item, "__slots__")
+# ItemTag too, with these four fields: its attributes are what its __init__ would set
+_PLAIN_ITEM_TAG = (not hasattr(ItemTag, "__post_init__") and not hasattr(ItemTag, "__slots__")
+                   and tuple(f.name for f in fields(ItemTag)) == ("tag", "score", "why", "origin"))
+
+
+def _item_tag(tag: str, score: float, why: str, origin: str) -> ItemTag:
+    """ItemTag(tag, score, why, origin) without the frozen dataclass's __init__, which sets
+    each field through object.__setattr__ (it runs for every tag of every item)."""
+    if not _PLAIN_ITEM_TAG:
+        return ItemTag(tag, score, why, origin)
+    item_tag = object.__new__(ItemTag)
+    state = item_tag.__dict__
+    state["tag"], state["score"], state["why"], state["origin"] = tag, score, why, origin
+    return item_tag
 
 
 def _replaced(item: Item, **changes) -> Item:

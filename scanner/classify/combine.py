@@ -246,17 +246,17 @@ class Tagger:
         """`given`: (column, score, origin code, model words) of each tag the item gets;
         `plain_words`: the item's words for language_of_words, when known."""
         title, text, source_tags, lang = item
-        tags = {}
-        for j, score, code, words in given:
-            tag = self.tag_ids[j]
-            tags[tag] = TagScore(tag, round4(score), _why(found.terms(tag), words),
-                                 ORIGINS[code - 1])
-        for tag in dict.fromkeys(source_tags):
-            why = "; ".join(filter(None, ["källans tagg", tags[tag].why if tag in tags else ""]))
-            tags[tag] = TagScore(tag, 1.0, why, "source")
-        ordered = sorted(tags.values(), key=lambda t: (-t.score, self._priority.get(t.id, 9)))
+        tag_ids, scored = self.tag_ids, []
+        for j, score, code, words in given:  # one column per tag: no tag twice
+            tag = tag_ids[j]
+            scored.append(_tag_score(tag, round4(score), _why(found.terms(tag), words),
+                                     ORIGINS[code - 1]))
+        if source_tags:
+            scored = _with_source_tags(scored, source_tags)
+        if len(scored) > 1:
+            scored.sort(key=lambda t: (-t.score, self._priority.get(t.id, 9)))
         lang = lang or self._language(title, text, plain_words)
-        return TagDecision(relevant, tuple(ordered), lang)
+        return _decision(relevant, tuple(scored), lang)
 
     def _language(self, title: str, text: str, plain_words: list[str] | None = None) -> str:
         if self.detect_language is None:
@@ -294,14 +294,41 @@ def cyclic_gc_paused():
                 gc.enable()
 
 
+def _with_source_tags(scored: list[TagScore], source_tags) -> list[TagScore]:
+    """The item's tags with its source's tags: score 1.0, in place of the same tag's own."""
+    tags = {tag.id: tag for tag in scored}
+    for tag in dict.fromkeys(source_tags):
+        why = "; ".join(filter(None, ["källans tagg", tags[tag].why if tag in tags else ""]))
+        tags[tag] = TagScore(tag, 1.0, why, "source")
+    return list(tags.values())
+
+
+_new = object.__new__
+
+
+def _tag_score(id: str, score: float, why: str, origin: str) -> TagScore:
+    """TagScore(id, score, why, origin) without the frozen dataclass's __init__, which sets
+    each field through object.__setattr__ (it runs for every tag of every item)."""
+    tag = _new(TagScore)
+    state = tag.__dict__
+    state["id"], state["score"], state["why"], state["origin"] = id, score, why, origin
+    return tag
+
+
+def _decision(relevant: bool, tags: tuple[TagScore, ...], lang: str) -> TagDecision:
+    """TagDecision(relevant, tags, lang), built as _tag_score builds a TagScore."""
+    decision = _new(TagDecision)
+    state = decision.__dict__
+    state["relevant"], state["tags"], state["lang"] = relevant, tags, lang
+    return decision
+
+
 def _why(terms: tuple[str, ...], words: tuple[str, ...]) -> str:
     """"träffar: <rule terms>; modell: <model features>", each part only when it has words."""
-    parts = []
     if terms:
-        parts.append("träffar: " + ", ".join(terms[:5]))
-    if words:
-        parts.append("modell: " + ", ".join(words))
-    return "; ".join(parts)
+        rule = "träffar: " + ", ".join(terms[:5])
+        return rule + "; modell: " + ", ".join(words) if words else rule
+    return "modell: " + ", ".join(words) if words else ""
 
 
 def item_words(title: str, text: str) -> tuple[list[str], list[str], list[str] | None]:

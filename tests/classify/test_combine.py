@@ -290,3 +290,35 @@ def test_fit_blend_prefers_what_the_out_of_fold_scores_support():
     relevant = gold.any(axis=1)
     blend = fit_blend(rule, strength, gold, np.ones(200), relevant, relevant)
     assert blend.rule_alone <= 0.9 and blend.model_alone > 1.0
+
+
+def test_tag_scores_and_decisions_built_directly_equal_those_of_their_init():
+    import pickle
+
+    from scanner.classify.combine import TagDecision, TagScore, _decision, _tag_score
+
+    direct, made = _tag_score("lasning", 0.5123, "träffar: x", "rule"), \
+        TagScore("lasning", 0.5123, "träffar: x", "rule")
+    assert direct == made and hash(direct) == hash(made) and vars(direct) == vars(made)
+    assert list(vars(direct)) == list(vars(made)) and pickle.dumps(direct) == pickle.dumps(made)
+    decision, expected = _decision(True, (direct,), "sv"), TagDecision(True, (made,), "sv")
+    assert decision == expected and list(vars(decision)) == list(vars(expected))
+    assert decision.tag_ids == ("lasning",)
+    with pytest.raises(AttributeError):
+        direct.score = 1.0  # still frozen
+
+
+def test_why_names_rule_terms_then_model_words():
+    from scanner.classify.combine import _why
+
+    def plain(terms, words):
+        parts = []
+        if terms:
+            parts.append("träffar: " + ", ".join(terms[:5]))
+        if words:
+            parts.append("modell: " + ", ".join(words))
+        return "; ".join(parts)
+
+    for terms in [(), ("a",), ("a", "b"), tuple("abcdefg")]:
+        for words in [(), ("x",), ("x", "y", "z")]:
+            assert _why(terms, words) == plain(terms, words)

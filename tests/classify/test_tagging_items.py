@@ -35,3 +35,15 @@ def test_with_decision_is_replace_with_the_decisions_tags_verdict_and_language()
 def test_an_item_keeps_its_language_when_the_decision_has_none():
     tagged = with_decision(item(), TagDecision(False, (), ""), "v1")
     assert (tagged.lang, tagged.relevant, tagged.tag_scores) == ("en", False, ())
+
+
+def test_item_tags_built_directly_equal_those_of_their_init():
+    import pickle
+
+    from scanner.tagging import _PLAIN_ITEM_TAG, _item_tag
+
+    assert _PLAIN_ITEM_TAG
+    direct, made = _item_tag("bokstart", 0.53, "träffar: bokstart", "rule+model"), \
+        ItemTag("bokstart", 0.53, "träffar: bokstart", "rule+model")
+    assert direct == made and hash(direct) == hash(made) and list(vars(direct)) == list(vars(made))
+    assert pickle.dumps(direct) == pickle.dumps(made)
