@@ -22,6 +22,7 @@ import pytest
 
 from scanner.core import ScanReport, Scanner
 from scanner.errors import UnknownSourceError
+from scanner.preparing import GC_THRESHOLDS
 from scanner.settings import Settings
 from tests.httpserver import Reply, conditional, drip, endless, redirect
 
@@ -664,7 +665,7 @@ before = gc.get_freeze_count()
 scanner.scan(all_sources=True)
 first = gc.get_freeze_count()
 scanner.scan(all_sources=True)
-print(before, first, gc.get_freeze_count())
+print(before, first, gc.get_freeze_count(), *gc.get_threshold())
 """
 
 
@@ -672,6 +673,7 @@ def test_a_process_freezes_its_imports_out_of_garbage_collection_at_its_first_sc
     done = subprocess.run([sys.executable, "-c", FREEZE_IN_A_FRESH_PROCESS, str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    before, first, second = map(int, done.stdout.split())
+    before, first, second, *thresholds = map(int, done.stdout.split())
     assert before == 0 and first > 20_000  # the imported modules' objects
     assert second == first  # once per process: later scans freeze nothing new
+    assert tuple(thresholds) == GC_THRESHOLDS  # and it collects less often

@@ -11,6 +11,7 @@ from pathlib import Path
 from scanner.core import Scanner
 from scanner.cycle import PARSER_MODULES, ParsePool, surely_parses_in_workers, worker_pool
 from scanner.models import Source, SourceState
+from scanner.preparing import GC_THRESHOLDS
 from scanner.settings import Settings
 from tests.httpserver import conditional
 
@@ -155,9 +156,11 @@ def test_workers_share_the_fork_servers_imports_frozen_out_of_garbage_collection
     pool = worker_pool(2, None)
     try:
         frozen = [pool.submit(gc.get_freeze_count).result(timeout=120) for _ in range(2)]
+        thresholds = pool.submit(gc.get_threshold).result(timeout=120)
     finally:
         pool.shutdown()
     assert min(frozen) > 20_000  # the objects of the preloaded modules (numpy, scipy, ...)
+    assert thresholds == GC_THRESHOLDS  # and they collect less often
 
 
 WORKER_MAIN = """
