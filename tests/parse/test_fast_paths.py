@@ -569,3 +569,23 @@ def test_feedparser_gets_the_body_as_it_came_only_when_nothing_changes_it(seed, 
             assert handed_over == [expected], body
             passed_as_it_came += handed_over[0] is body
     assert passed_as_it_came > 10, "the test no longer exercises the fast path"
+
+
+# ------------------------------------------------------------------------ feedparser's HTML guess
+
+_GUESS_PIECES = ["a", "å", " ", "<", ">", "/", "&", ";", "#", "x", "1", "</b>", "</p>", "<b>",
+                 "&amp;", "&#229;", "&bogus;", "</blink>", "<script>", "</script>", "\n"]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_feedparsers_html_guess_is_unchanged(seed):
+    feed._speed_up_feedparser_html_guess()
+    path = feedparser.mixin.__file__
+    spec = importlib.util.spec_from_file_location("feedparser._pristine_mixin", path)
+    pristine = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pristine)
+    rng = random.Random(seed)
+    for _ in range(300):
+        value = "".join(rng.choice(_GUESS_PIECES) for _ in range(rng.randint(0, 10)))
+        plain = pristine._FeedParserMixin.looks_like_html(value)
+        assert feedparser.mixin._FeedParserMixin.looks_like_html(value) == plain, repr(value)
