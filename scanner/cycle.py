@@ -297,9 +297,9 @@ class ParsePool:
     they start wait in a queue, which this process works on meanwhile (parse_one_waiting).
 
     `tagger` is the cycle's TaggerSpec (None: items stay untagged), or a function giving it,
-    called once, when the first body is to be parsed: a cycle of 304s never reads the taxonomy
-    or the model, and with workers it is called from their starting thread, not the fetch
-    loop."""
+    called once, when the workers start or the first body is to be parsed: a cycle of 304s
+    never reads the taxonomy or the model, and with workers it is called from their starting
+    thread, not the fetch loop."""
 
     def __init__(self, settings: Settings, sources: int,
                  tagger: TaggerSpec | None | Callable[[], TaggerSpec | None],
