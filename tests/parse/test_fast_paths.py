@@ -11,6 +11,7 @@ import html
 import importlib.util
 import inspect
 import io
+import pathlib
 import random
 import re
 import warnings
@@ -349,6 +350,14 @@ def _random_xhtml(rng: random.Random) -> str:
     return inner
 
 
+def _random_atom_content(rng: random.Random) -> str:
+    kind = rng.choice(["xhtml", "xhtml", "html", "text", "application/octet-stream", "image/png"])
+    if kind == "xhtml":
+        return f"<content type='xhtml'>{_random_xhtml(rng)}</content>"
+    value = _random_run(rng, _TEXT_PIECES) if rng.random() < 0.5 else "PGI+aGVqPC9iPg=="
+    return f"<content type='{kind}'>{value}</content>"
+
+
 def _random_feed(rng: random.Random) -> bytes:
     run = lambda: _random_run(rng, _TEXT_PIECES)  # noqa: E731
     if rng.random() < 0.5:
@@ -370,7 +379,7 @@ def _random_feed(rng: random.Random) -> bytes:
         f"<entry><title type='{rng.choice(['text', 'html', 'xhtml'])}'>"
         f"{_random_xhtml(rng) if rng.random() < 0.3 else run()}</title>"
         f"<summary type='html'>{run()}</summary>"
-        f"<content type='xhtml'>{_random_xhtml(rng)}</content><id>{run()}</id></entry>"
+        f"{_random_atom_content(rng)}<id>{run()}</id></entry>"
         for _ in range(3)
     )
     return (
@@ -574,7 +583,8 @@ def test_feedparser_gets_the_body_as_it_came_only_when_nothing_changes_it(seed, 
 # ------------------------------------------------------------------------ feedparser's HTML guess
 
 _GUESS_PIECES = ["a", "å", " ", "<", ">", "/", "&", ";", "#", "x", "1", "</b>", "</p>", "<b>",
-                 "&amp;", "&#229;", "&bogus;", "</blink>", "<script>", "</script>", "\n"]  # fmt: skip
+                 "&amp;", "&#229;", "&bogus;", "</blink>", "<script>", "</script>",
+                 "\n"]  # fmt: skip
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -589,3 +599,47 @@ def test_feedparsers_html_guess_is_unchanged(seed):
         value = "".join(rng.choice(_GUESS_PIECES) for _ in range(rng.randint(0, 10)))
         plain = pristine._FeedParserMixin.looks_like_html(value)
         assert feedparser.mixin._FeedParserMixin.looks_like_html(value) == plain, repr(value)
+
+
+# ------------------------------------------------------------------ feedparser's content parameters
+
+
+def _feedparser_sources() -> str:
+    folder = pathlib.Path(feedparser.__file__).parent
+    return "\n".join(path.read_text() for path in sorted(folder.rglob("*.py")))
+
+
+def test_feedparser_uses_its_content_parameters_only_with_keys_without_an_alias():
+    source = _feedparser_sources()
+    keys = set(re.findall(r"contentparams(?:\['(\w+)'\]|\.get\('(\w+)')", source))
+    keys = {key for pair in keys for key in pair if key}
+    assert {"type", "base64", "mode"} <= keys
+    assert not keys & (set(feedparser.FeedParserDict.keymap) | feed.FEEDPARSER_SPECIAL_KEYS)
+    assert set(re.findall(r"contentparams\.(\w+)", source)) == {"get", "clear"}
+    assert not re.search(r"in self\.contentparams|contentparams\[[^']", source)
+
+
+def _types(value: object) -> object:
+    if isinstance(value, dict):
+        return (type(value).__name__, {key: _types(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [_types(item) for item in value])
+    return type(value).__name__
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_feedparser_results_with_dict_content_parameters_equal_its_own(seed, monkeypatch):
+    feed._speed_up_feedparser()
+    rng = random.Random(seed)
+    bodies = [_random_feed(rng) for _ in range(10)]
+    fast = [_feedparser_result(body) for body in bodies]
+    path = feedparser.mixin.__file__
+    spec = importlib.util.spec_from_file_location("feedparser._pristine_mixin", path)
+    pristine = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pristine)
+    monkeypatch.setattr(feedparser.mixin._FeedParserMixin, "push_content",
+                        pristine._FeedParserMixin.push_content)  # fmt: skip
+    plain = [_feedparser_result(body) for body in bodies]
+    for body, fast_result, plain_result in zip(bodies, fast, plain):
+        assert fast_result == plain_result, body
+        assert _types(fast_result) == _types(plain_result), body
