@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 import numpy as np
 
@@ -259,14 +260,15 @@ class TagModel:
         positive = contrib > 0
         pair, place, cols, contrib = pair[positive], place[positive], cols[positive], \
             contrib[positive]
-        order = np.lexsort((place, -contrib, pair))
+        # the pairs are in order and each pair's places too: a stable sort keeps that order
+        # among equal contributions
+        order = np.lexsort((-contrib, pair))
         pair, cols = pair[order], cols[order]
         rank = np.arange(len(pair)) - np.searchsorted(pair, pair)
         best = rank < top
-        found: list[list[str]] = [[] for _ in range(len(rows))]
-        for k, col in zip(pair[best].tolist(), cols[best].tolist()):
-            found[k].append(self._features.terms[col])
-        return [tuple(terms) for terms in found]
+        shown = map(self._features.terms.__getitem__, cols[best].tolist())
+        return [tuple(islice(shown, n))
+                for n in np.bincount(pair[best], minlength=len(rows)).tolist()]
 
     def relevance(self, titles_and_texts: list[tuple[str, str]]) -> list[float]:
         return [float(s) for s in self.score_matrix(titles_and_texts)[1][:, -1]]

@@ -296,3 +296,28 @@ def test_words_learnt_batch_by_batch_keep_their_own_gram_rows():
     assert restored._w.shape[0] == len(features.words) + 1
     docs = ["läsfrämjande och digital delaktighet", "okända ord här"]
     assert np.allclose(restored.transform(docs).toarray(), features.transform(docs).toarray())
+
+
+def test_features_explained_for_pairs_in_any_order_with_tied_contributions(trained):
+    import copy
+
+    model = copy.deepcopy(trained[0])
+    items = [(e.title, e.text) for e in synthetic(25, seed=6)]
+    x, _ = model.score_matrix(items)
+    x = x.copy()
+    x.data = np.round(x.data * 4).astype(x.data.dtype) / 4  # many equal contributions
+    weights = model._heads.weights
+    model._heads.weights = (np.round(weights * 2) / 2).astype(weights.dtype)
+    ties = 0
+    rng = random.Random(3)
+    pairs = [(rng.randrange(len(items)), rng.randrange(len(TAGS) + 1)) for _ in range(300)]
+    rows, columns = zip(*pairs)
+    for top in (1, 2, 3, 10):
+        expected = [explained_one_by_one(model, x, r, c, top) for r, c in pairs]
+        assert model.explain_many(x, rows, columns, top) == expected
+    for row, column in pairs:
+        start, end = x.indptr[row], x.indptr[row + 1]
+        contrib = x.data[start:end] * model._heads.weights[x.indices[start:end], column]
+        positive = contrib[contrib > 0]
+        ties += len(positive) - len(set(positive.tolist()))
+    assert ties > 100
