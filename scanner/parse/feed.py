@@ -283,6 +283,13 @@ class _ContentParameters(feedparser.FeedParserDict):
     __contains__ = dict.__contains__
     __setitem__ = dict.__setitem__
 
+    def __delitem__(self, key):
+        # feedparser deletes "mode" and "base64" after every element, each inside
+        # try/except KeyError: pass (a test reads its source); most often neither is there,
+        # and not raising the KeyError saves making and catching it.
+        if key in self:
+            dict.__delitem__(self, key)
+
     def __deepcopy__(self, memo):
         return _deep_copy_as(feedparser.FeedParserDict, self, memo)
 

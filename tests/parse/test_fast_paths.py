@@ -617,6 +617,12 @@ def test_feedparser_uses_its_content_parameters_only_with_keys_without_an_alias(
     assert not keys & (set(feedparser.FeedParserDict.keymap) | feed.FEEDPARSER_SPECIAL_KEYS)
     assert set(re.findall(r"contentparams\.(\w+)", source)) == {"get", "clear"}
     assert not re.search(r"in self\.contentparams|contentparams\[[^']", source)
+    # Deleting a missing key does not raise: right while every delete ignores a KeyError.
+    deletes = re.findall(r"del [\w.]*contentparams", source)
+    ignored = re.findall(
+        r"try:\n\s+del self\.contentparams\['\w+'\]\n\s+except KeyError:\n\s+pass\n", source
+    )
+    assert len(deletes) == len(ignored) == 2
 
 
 def _types(value: object) -> object:
