@@ -93,14 +93,35 @@ class RuleEvidence:
         return _ranked(units)
 
 
-_Phrase = tuple[int, int, int, tuple[tuple[int, Ref], ...]]
-# (term, words before its anchor, words after it, (offset from the anchor, ref) of those words)
+_Phrase = tuple[int, int, int, tuple[tuple[int, int], ...]]
+# (term, words before its anchor, words after it, (offset from the anchor, ref code) of those
+# words)
+_Run = tuple[int, tuple[_Phrase, ...]]
+# phrases in a row whose first other word is at the same offset from the anchor, and that offset
+
+
+def _code(ref: Ref) -> int:
+    """A (term, position) as one int: a set of ints is searched without hashing tuples."""
+    term, position = ref
+    return term << 16 | position
 
 
 def _phrase(term: int, anchor: int, size: int) -> _Phrase:
-    others = tuple((position - anchor, (term, position)) for position in range(size)
+    others = tuple((position - anchor, _code((term, position))) for position in range(size)
                    if position != anchor)
     return term, anchor, size - 1 - anchor, others
+
+
+def _runs(phrases: list[_Phrase]) -> tuple[_Run, ...]:
+    """The phrases, in their order, cut where the offset of their first other word changes."""
+    runs: list[tuple[int, list[_Phrase]]] = []
+    for phrase in phrases:
+        first = phrase[3][0][0]
+        if runs and runs[-1][0] == first:
+            runs[-1][1].append(phrase)
+        else:
+            runs.append((first, [phrase]))
+    return tuple((first, tuple(members)) for first, members in runs)
 
 
 @dataclass(frozen=True)
@@ -109,8 +130,8 @@ class _Entry:
 
     unit: str  # its stem: words sharing a stem are one piece of evidence
     singles: tuple[tuple[int, str], ...]  # (term, unit) of the one-word terms it matches
-    anchors: tuple[_Phrase, ...]  # phrases whose anchor (rarest) word it can be
-    members: frozenset[Ref]  # every (term, position) it can stand for
+    anchors: tuple[_Run, ...]  # phrases whose anchor (rarest) word it can be
+    members: frozenset[int]  # every (term, position) it can stand for, as _code
 
 
 class RuleMatcher:
@@ -206,22 +227,28 @@ class RuleMatcher:
         return counts
 
     def _count_phrases(self, words: list[str], word: str, times: int,
-                       phrases: tuple[_Phrase, ...], counts: dict) -> None:
+                       runs: tuple[_Run, ...], counts: dict) -> None:
         """The phrases anchored on `word`, looked for around each of its `times` places (the
-        anchor itself matches by construction: only the other words are checked)."""
+        anchor itself matches by construction: only the other words are checked). A run of
+        phrases is passed over at once where its first other word is missing or no word of
+        any phrase."""
         hits, last, place = self._index.hits, len(words) - 1, -1
         for _ in range(times):
             place = words.index(word, place + 1)  # the scan runs in C
-            for term, before, after, others in phrases:
-                if place < before or place + after > last:
+            for first, phrases in runs:
+                at = place + first
+                if at < 0 or at > last or words[at] not in hits:
                     continue
-                for offset, ref in others:
-                    entry = hits.get(words[place + offset])
-                    if entry is None or ref not in entry.members:
-                        break
-                else:
-                    key = (term, hits[words[place + after]].unit)
-                    counts[key] = counts.get(key, 0) + 1
+                for term, before, after, others in phrases:
+                    if place < before or place + after > last:
+                        continue
+                    for offset, code in others:
+                        entry = hits.get(words[place + offset])
+                        if entry is None or code not in entry.members:
+                            break
+                    else:
+                        key = (term, hits[words[place + after]].unit)
+                        counts[key] = counts.get(key, 0) + 1
 
     def _evidence(self, title: dict, text: dict, text_tokens: int) -> Evidence:
         """role -> owner -> {unit: (evidence, term labels)}, in the order the keys come."""
@@ -329,8 +356,8 @@ class _TokenIndex:
             self.hits[word] = entry = _Entry(
                 stemmed, tuple((t, "" if self.pooled[t] else stemmed)
                                for t, p in refs if p == 0 and self.sizes[t] == 1),
-                tuple(self.phrases[t] for t, p in refs if self.sizes[t] > 1
-                      and p == self.anchors[t]), refs)
+                _runs([self.phrases[t] for t, p in refs if self.sizes[t] > 1
+                       and p == self.anchors[t]]), frozenset(map(_code, refs)))
             if entry.singles or entry.anchors:
                 self.active[word] = entry
 

@@ -492,3 +492,44 @@ def test_evidence_is_grouped_by_role_owner_and_unit(shipped):
             else:
                 units[unit] = (value, (terms[term].label,))
         assert shipped._evidence(title, text, tokens_in_text) == expected
+
+
+def counted_phrase_by_phrase(matcher, words: list[str]) -> dict:
+    """_count as it was before runs of phrases were passed over at once: every phrase of an
+    anchor tried at every place of it, in order (the order of the counts decides the order in
+    which evidence is added up)."""
+    from collections import Counter
+
+    index, counts = matcher._index, {}
+    occurrences = Counter(words)
+    refs = {word: frozenset(index._find(word, stem(word))) for word in occurrences}
+    for word in index.matching(occurrences.keys()):
+        entry = index.active[word]
+        for key in entry.singles:
+            counts[key] = counts.get(key, 0) + occurrences[word]
+        anchored = [t for t, p in refs[word] if index.sizes[t] > 1 and p == index.anchors[t]]
+        place = -1
+        for _ in range(occurrences[word] if anchored else 0):
+            place = words.index(word, place + 1)
+            for term in anchored:
+                start = place - index.anchors[term]
+                end = start + index.sizes[term] - 1
+                if start >= 0 and end < len(words) and all(
+                        (term, p) in refs[words[start + p]] for p in range(index.sizes[term])):
+                    key = (term, stem(words[end]))
+                    counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def test_counts_come_in_the_order_of_trying_every_phrase_at_every_place(shipped):
+    index = shipped._index
+    phrase_words = [word for term in shipped._terms if len(term.atoms) > 1
+                    for word in tokens(term.label.replace("*", ""))]
+    vocabulary = phrase_words + ["och", "en", "biblioteket", "läsfrämjande", "xyz", "2024"]
+    rng = random.Random(9)
+    for _ in range(1500):
+        words = rng.choices(vocabulary, k=rng.randint(0, 60))
+        assert list(shipped._count(words).items()) == \
+            list(counted_phrase_by_phrase(shipped, words).items()), words
+    assert any(len(entry.anchors) < sum(len(run) for _, run in entry.anchors)
+               for entry in index.active.values())  # some runs hold several phrases
