@@ -247,13 +247,26 @@ def clean_line(value: str | None, is_html: bool = False) -> str:
     if is_html or _MARKUP.search(value):
         value = html_to_text(value)  # also decodes double-escaped "&amp;amp;" titles
     line = _collapse_spaces(_drop_invisible(value))
-    return unicodedata.normalize("NFC", fix_mojibake(line))
+    return _nfc(fix_mojibake(line))
 
 
 def tidy_lines(text: str) -> str:
     """Plain text tidied: invisible characters dropped, spaces collapsed, blank lines removed."""
     lines = [_collapse_spaces(line) for line in _drop_invisible(text).splitlines()]
-    return unicodedata.normalize("NFC", "\n".join(filter(None, lines)))
+    return _nfc("\n".join(filter(None, lines)))
+
+
+def _nfc(text: str) -> str:
+    """unicodedata.normalize("NFC", text), which checks every character of a non-ASCII text.
+
+    Text of Latin-1 characters only (most Swedish text) is always NFC: each is a composed
+    form or no letter at all, and none combines with a neighbour. Encoding it to Latin-1 is a
+    plain copy, much cheaper than that check; with "ignore" other text loses characters
+    instead of raising.
+    """
+    if len(text.encode("latin-1", "ignore")) == len(text):
+        return text
+    return unicodedata.normalize("NFC", text)
 
 
 def _collapse_spaces(text: str) -> str:

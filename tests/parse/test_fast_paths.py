@@ -14,6 +14,7 @@ import io
 import pathlib
 import random
 import re
+import unicodedata
 import warnings
 import xml.sax.handler
 from datetime import datetime, timezone
@@ -649,3 +650,25 @@ def test_feedparser_results_with_dict_content_parameters_equal_its_own(seed, mon
     for body, fast_result, plain_result in zip(bodies, fast, plain):
         assert fast_result == plain_result, body
         assert _types(fast_result) == _types(plain_result), body
+
+
+# --------------------------------------------------------------------------- NFC
+
+_LATIN_1 = "".join(map(chr, range(256)))
+
+
+def test_latin_1_text_is_nfc():
+    for first in _LATIN_1:
+        pair = [first + second for second in _LATIN_1]
+        assert all(unicodedata.is_normalized("NFC", value) for value in pair), repr(first)
+
+
+_NFC_ALPHABET = "aeoAå ä\n" + "\u0301\u0308\u030a" + "–😀Å\u212bﬁ" + "\u1100\u1161"  # marks, Å sign
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_nfc_equals_unicodedatas(seed):
+    rng = random.Random(seed)
+    for _ in range(300):
+        value = _random_text(rng, _NFC_ALPHABET if rng.random() < 0.5 else _LATIN_1, 20)
+        assert text._nfc(value) == unicodedata.normalize("NFC", value), repr(value)
