@@ -27,6 +27,7 @@ from collections import _count_elements  # Counter's C loop, without Counter's P
 from collections.abc import KeysView
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 from scanner.classify.text import Atom, parse_keyword, stem, tokens
 from scanner.models import Taxonomy
@@ -314,6 +315,10 @@ class _TokenIndex:
                 self._add(atom, (term_index, position))
         self.prefix_lengths = sorted({len(key) for key in self.prefix})
         self.suffix_lengths = sorted({len(key) for key in self.suffix})
+        # the shortest prefix's worth of every prefix's start, of every suffix's end: a word
+        # that starts (ends) otherwise matches no prefix (suffix) and needs no more lookups
+        self.prefix_starts = {key[:self.prefix_lengths[0]] for key in self.prefix}
+        self.suffix_ends = {key[-self.suffix_lengths[0]:] for key in self.suffix}
         self.sizes = [len(term.atoms) for term in terms]
         self.anchors = anchors
         self.phrases = [_phrase(t, anchors[t], size) for t, size in enumerate(self.sizes)]
@@ -363,11 +368,14 @@ class _TokenIndex:
 
     def _find(self, word: str, stemmed: str) -> list[Ref]:
         found = [*self.text.get(word, ()), *self.stem.get(stemmed, ())]
-        for length in self.prefix_lengths:
-            if length > len(word):
-                break
-            found += self.prefix.get(word[:length], ())
+        if self.prefix and word[:self.prefix_lengths[0]] in self.prefix_starts:
+            for length in self.prefix_lengths:
+                if length > len(word):
+                    break
+                found += self.prefix.get(word[:length], ())
         for form in {word, stemmed}:
+            if not self.suffix or form[-self.suffix_lengths[0]:] not in self.suffix_ends:
+                continue
             for length in self.suffix_lengths:
                 if length > len(form):
                     break
@@ -475,5 +483,7 @@ def _merge(into: Units, units: Units) -> None:
 
 def _ranked(units: Units) -> tuple[str, ...]:
     """Term labels, those of the strongest evidence first, each once."""
-    ordered = sorted(units.values(), key=lambda item: (-item[0], item[1]))
-    return tuple(dict.fromkeys(label for _, labels in ordered for label in labels))
+    # (-evidence, labels) pairs sort as that key would sort the units: pairs that compare
+    # equal have the same labels, so the order among them changes nothing
+    ordered = sorted([(-value, labels) for value, labels in units.values()])
+    return tuple(dict.fromkeys(chain.from_iterable([labels for _, labels in ordered])))

@@ -533,3 +533,42 @@ def test_counts_come_in_the_order_of_trying_every_phrase_at_every_place(shipped)
             list(counted_phrase_by_phrase(shipped, words).items()), words
     assert any(len(entry.anchors) < sum(len(run) for _, run in entry.anchors)
                for entry in index.active.values())  # some runs hold several phrases
+
+
+def test_a_words_terms_are_found_as_by_trying_every_prefix_and_suffix(shipped):
+    index = shipped._index
+
+    def found_by_every_length(word: str, stemmed: str) -> list:
+        found = [*index.text.get(word, ()), *index.stem.get(stemmed, ())]
+        for length in index.prefix_lengths:
+            if length <= len(word):
+                found += index.prefix.get(word[:length], ())
+        for form in {word, stemmed}:
+            for length in index.suffix_lengths:
+                if length <= len(form):
+                    found += index.suffix.get(form[-length:], ())
+        return found + [ref for infix, ref in index.infix if infix in word]
+
+    keys = [*index.prefix, *index.suffix, *index.text, *(infix for infix, _ in index.infix)]
+    rng = random.Random(10)
+    words = ["", "a", "bi", "bib", "bibl", "x" * 30] + keys
+    for _ in range(3000):
+        key = rng.choice(keys)
+        words.append(rng.choice(["", "ab", "kommun"]) + key + rng.choice(["", "en", "arna"]))
+        words.append(key[:rng.randint(0, len(key))])
+    for word in words:
+        stemmed = stem(word) if word else word
+        assert index._find(word, stemmed) == found_by_every_length(word, stemmed), word
+
+
+def test_ranked_terms_are_the_labels_of_the_strongest_evidence_first():
+    from scanner.classify.rules import _ranked
+
+    rng = random.Random(13)
+    for _ in range(2000):
+        units = {f"u{k}": (rng.choice([0.5, 1.0, 2.5, rng.random()]),
+                           tuple(sorted(rng.sample("abcdef", rng.randint(1, 3)))))
+                 for k in range(rng.randint(0, 6))}
+        ordered = sorted(units.values(), key=lambda item: (-item[0], item[1]))
+        expected = tuple(dict.fromkeys(label for _, labels in ordered for label in labels))
+        assert _ranked(units) == expected
