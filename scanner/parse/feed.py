@@ -149,6 +149,7 @@ def _speed_up_feedparser() -> None:
     _speed_up_feedparser_dict_writes()
     _speed_up_feedparser_dict_copies()
     _speed_up_feedparser_content_parameters()
+    _speed_up_feedparser_content_copies()
     _speed_up_feedparser_urljoin_without_base()
     _speed_up_feedparser_character_data()
     _speed_up_feedparser_rfc822_dates()
@@ -312,6 +313,29 @@ def _speed_up_feedparser_content_parameters() -> None:
         self.contentparams = _ContentParameters(self.contentparams)
 
     cls.push_content = push_content
+
+
+class _CopyForFeedparser:
+    """Stands in for the copy module in feedparser.mixin, which uses only its deepcopy, and
+    only to copy the content parameters (a test reads its source)."""
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        if memo is None and type(value) is _ContentParameters:
+            return value.__deepcopy__({})
+        return copy.deepcopy(value, memo)
+
+
+@functools.cache
+def _speed_up_feedparser_content_copies() -> None:
+    """Copy feedparser's content parameters without copy.deepcopy's generic steps.
+
+    feedparser copies them for every title, summary and content. For an object with a
+    __deepcopy__ method and no memo, copy.deepcopy makes a memo, looks the method up, calls it
+    and records the copy in that memo, which it then drops: the method's result is the copy.
+    """
+    if getattr(feedparser.mixin, "copy", None) is copy:  # else a feedparser without it
+        feedparser.mixin.copy = _CopyForFeedparser
 
 
 @functools.cache

@@ -626,6 +626,24 @@ def test_feedparser_uses_its_content_parameters_only_with_keys_without_an_alias(
     assert len(deletes) == len(ignored) == 2
 
 
+def test_feedparser_mixin_uses_copy_only_to_deep_copy_the_content_parameters():
+    source = pathlib.Path(feedparser.mixin.__file__).read_text()
+    uses = re.findall(r"\bcopy\.\w+\(.*", source)
+    assert uses and set(uses) == {"copy.deepcopy(self.contentparams)"}
+    feed._speed_up_feedparser()
+    assert feedparser.mixin.copy is feed._CopyForFeedparser, "the speed-up no longer applies"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_content_parameters_copy_as_copy_deepcopy_copies_them(seed):
+    feed._speed_up_feedparser()
+    rng = random.Random(seed)
+    parameters = feed._ContentParameters(_nested(feedparser.FeedParserDict, rng))
+    for value in (parameters, parameters["links"], "text", None):
+        duplicate = feed._CopyForFeedparser.deepcopy(value)
+        assert _shape(duplicate, {}) == _shape(copy.deepcopy(value), {})
+
+
 def _types(value: object) -> object:
     if isinstance(value, dict):
         return (type(value).__name__, {key: _types(item) for key, item in value.items()})
