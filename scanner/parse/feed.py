@@ -218,7 +218,7 @@ def _speed_up_feedparser_dict_reads() -> None:
 
 @functools.cache
 def _speed_up_feedparser_dict_writes() -> None:
-    """Let FeedParserDict store any key without an alias as a plain dict does.
+    """Let FeedParserDict store any key without an alias as a plain dict does ([] =, setdefault).
 
     feedparser stores over twenty values per entry through FeedParserDict.__setitem__, which
     looks every key up in its alias table ("guid" is stored as "id", "description" as
@@ -227,13 +227,22 @@ def _speed_up_feedparser_dict_writes() -> None:
     cls = feedparser.FeedParserDict
     aliased = frozenset(cls.keymap)
     feedparser_setitem, plain_setitem = cls.__setitem__, dict.__setitem__
+    # feedparser's setdefault is `in`, [] = and [] in turn: a plain dict's for any key that is
+    # neither aliased nor special.
+    aliased_or_special = aliased | FEEDPARSER_SPECIAL_KEYS
+    feedparser_setdefault, plain_setdefault = cls.setdefault, dict.setdefault
 
     def setitem(self, key, value):
         if key in aliased:
             return feedparser_setitem(self, key, value)
         return plain_setitem(self, key, value)
 
-    cls.__setitem__ = setitem
+    def setdefault(self, key, default):
+        if key in aliased_or_special:
+            return feedparser_setdefault(self, key, default)
+        return plain_setdefault(self, key, default)
+
+    cls.__setitem__, cls.setdefault = setitem, setdefault
 
 
 # Types copy.deepcopy returns unchanged (a subset of its _deepcopy_atomic ones; a test checks).
