@@ -142,15 +142,19 @@ _PLAIN_ITEM_TAG = (not hasattr(ItemTag, "__post_init__") and not hasattr(ItemTag
                    and tuple(f.name for f in fields(ItemTag)) == ("tag", "score", "why", "origin"))
 
 
-def _item_tag(tag: str, score: float, why: str, origin: str) -> ItemTag:
+_new = object.__new__
+
+
+def _built_item_tag(tag: str, score: float, why: str, origin: str) -> ItemTag:
     """ItemTag(tag, score, why, origin) without the frozen dataclass's __init__, which sets
     each field through object.__setattr__ (it runs for every tag of every item)."""
-    if not _PLAIN_ITEM_TAG:
-        return ItemTag(tag, score, why, origin)
-    item_tag = object.__new__(ItemTag)
+    item_tag = _new(ItemTag)
     state = item_tag.__dict__
     state["tag"], state["score"], state["why"], state["origin"] = tag, score, why, origin
     return item_tag
+
+
+_item_tag = _built_item_tag if _PLAIN_ITEM_TAG else ItemTag
 
 
 def _replaced(item: Item, **changes) -> Item:

@@ -94,6 +94,16 @@ class RuleEvidence:
         return _ranked(units)
 
 
+def _rule_evidence(scores: dict[str, float], relevant: bool,
+                   units: dict[str, Units]) -> RuleEvidence:
+    """RuleEvidence(scores, relevant, units) without the frozen dataclass's __init__, which sets
+    each field through object.__setattr__ (it runs for every item)."""
+    evidence = object.__new__(RuleEvidence)
+    state = evidence.__dict__
+    state["scores"], state["relevant"], state["_units"] = scores, relevant, units
+    return evidence
+
+
 _Phrase = tuple[int, int, int, tuple[tuple[int, int], ...]]
 # (term, words before its anchor, words after it, (offset from the anchor, ref code) of those
 # words)
@@ -180,7 +190,7 @@ class RuleMatcher:
         if vetoed or self._nested:
             found = self._roll_up(found, set(vetoed or ()))
         relevant = not self.taxonomy.relevance_keywords or bool(evidence.get(_RELEVANCE))
-        return RuleEvidence(self._scores(found), relevant, found)
+        return _rule_evidence(self._scores(found), relevant, found)
 
     def relevance(self, title: str, text: str) -> tuple[str, ...]:
         """The relevance terms the item mentions (strongest first); () = not about libraries."""
@@ -277,6 +287,8 @@ class RuleMatcher:
 
     def _roll_up(self, found: dict[str, Units], vetoed: set[str]) -> dict[str, Units]:
         """Children's evidence added to their ancestors; vetoed tags (and their children) out."""
+        if not self._nested:  # every tag is its own lineage: the vetoed ones go, nothing merges
+            return {tag_id: units for tag_id, units in found.items() if tag_id not in vetoed}
         merged: dict[str, Units] = {}
         for tag_id, units in found.items():
             if vetoed.isdisjoint(self._lineage[tag_id]):

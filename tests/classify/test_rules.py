@@ -572,3 +572,33 @@ def test_ranked_terms_are_the_labels_of_the_strongest_evidence_first():
         ordered = sorted(units.values(), key=lambda item: (-item[0], item[1]))
         expected = tuple(dict.fromkeys(label for _, labels in ordered for label in labels))
         assert _ranked(units) == expected
+
+
+def test_without_nested_tags_the_roll_up_only_drops_vetoed_tags(shipped):
+    import copy
+
+    from scanner.classify import bundled_examples
+
+    assert not shipped._nested
+    merging = copy.copy(shipped)
+    merging._nested = True  # the general path: each tag merged into its lineage, itself
+    vetoes = 0
+    for example in bundled_examples()[:300]:
+        evidence = shipped._scan(example.title, example.text)
+        found = evidence.get("keyword", {})
+        vetoed = set(evidence.get("exclude", ()))
+        vetoes += bool(vetoed)
+        for dropped in (vetoed, vetoed | set(list(found)[:1])):
+            assert list(shipped._roll_up(found, dropped).items()) == \
+                list(merging._roll_up(found, dropped).items())
+    assert vetoes
+
+
+def test_rule_evidence_built_directly_equals_that_of_its_init():
+    from scanner.classify.rules import RuleEvidence, _rule_evidence
+
+    units = {"lasframjande": {"läs": (1.0, ("läsfrämj*",))}}
+    direct, made = _rule_evidence({"lasframjande": 0.26}, True, units), \
+        RuleEvidence({"lasframjande": 0.26}, True, units)
+    assert direct == made and list(vars(direct)) == list(vars(made))
+    assert direct.terms("lasframjande") == ("läsfrämj*",)

@@ -40,9 +40,9 @@ def test_an_item_keeps_its_language_when_the_decision_has_none():
 def test_item_tags_built_directly_equal_those_of_their_init():
     import pickle
 
-    from scanner.tagging import _PLAIN_ITEM_TAG, _item_tag
+    from scanner.tagging import _PLAIN_ITEM_TAG, _built_item_tag, _item_tag
 
-    assert _PLAIN_ITEM_TAG
+    assert _PLAIN_ITEM_TAG and _item_tag is _built_item_tag
     direct, made = _item_tag("bokstart", 0.53, "träffar: bokstart", "rule+model"), \
         ItemTag("bokstart", 0.53, "träffar: bokstart", "rule+model")
     assert direct == made and hash(direct) == hash(made) and list(vars(direct)) == list(vars(made))
