@@ -322,3 +322,16 @@ def test_why_names_rule_terms_then_model_words():
     for terms in [(), ("a",), ("a", "b"), tuple("abcdefg")]:
         for words in [(), ("x",), ("x", "y", "z")]:
             assert _why(terms, words) == plain(terms, words)
+
+
+def test_the_rule_score_matrix_has_each_known_tags_score_in_its_column():
+    from scanner.classify.combine import _score_matrix
+    from scanner.classify.rules import RuleEvidence
+
+    columns = {"lasning": 0, "digital": 1, "pengar": 2}
+    found = [RuleEvidence({"digital": 0.26, "lasning": 0.53}, True, {}),
+             RuleEvidence({}, False, {}),
+             RuleEvidence({"okänd": 0.9, "pengar": 0.45}, True, {}),  # a tag the tagger lacks
+             RuleEvidence({"pengar": 0.1}, True, {})]
+    expected = np.array([[0.53, 0.26, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.45], [0.0, 0.0, 0.1]])
+    assert np.array_equal(_score_matrix(found, columns), expected)
