@@ -301,6 +301,13 @@ class _ContentParameters(feedparser.FeedParserDict):
             dict.__delitem__(self, key)
 
     def __deepcopy__(self, memo):
+        if not self.__dict__:
+            for key, value in self.items():
+                if type(key) not in _COPIED_AS_THEY_ARE or type(value) not in _COPIED_AS_THEY_ARE:
+                    break
+            else:  # nothing to copy inside; the keys have no alias, so need no [] =
+                duplicate = memo[id(self)] = feedparser.FeedParserDict(self)
+                return duplicate
         return _deep_copy_as(feedparser.FeedParserDict, self, memo)
 
 

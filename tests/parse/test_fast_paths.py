@@ -634,12 +634,44 @@ def test_feedparser_mixin_uses_copy_only_to_deep_copy_the_content_parameters():
     assert feedparser.mixin.copy is feed._CopyForFeedparser, "the speed-up no longer applies"
 
 
+class _KeyToCopy:
+    """A key whose deep copy is told apart from it."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __deepcopy__(self, memo):
+        return _KeyToCopy(self.name + " (copy)")
+
+    def __eq__(self, other):
+        return isinstance(other, _KeyToCopy) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+def _as_pristine(parameters: dict) -> dict:
+    """The same items and attributes in a FeedParserDict as feedparser ships it."""
+    pristine = _pristine_feedparser_dict()(parameters)
+    pristine.__dict__.update(parameters.__dict__)
+    return pristine
+
+
 @pytest.mark.parametrize("seed", range(10))
-def test_content_parameters_copy_as_copy_deepcopy_copies_them(seed):
+def test_content_parameters_copy_as_copy_deepcopy_copies_feedparsers_dicts(seed):
     feed._speed_up_feedparser()
     rng = random.Random(seed)
     parameters = feed._ContentParameters(_nested(feedparser.FeedParserDict, rng))
-    for value in (parameters, parameters["links"], "text", None):
+    flat = feed._ContentParameters(type="text/html", language=rng.choice([None, "sv"]), base="")
+    flat["base64"], flat["src"] = rng.choice([0, 1, False]), rng.choice(["x", "", None, 1.5])
+    with_attribute = feed._ContentParameters(flat)
+    with_attribute.note = ["attribute"]
+    with_key_to_copy = feed._ContentParameters({_KeyToCopy("k"): "v", "type": "text/plain"})
+    for value in (parameters, flat, with_attribute, with_key_to_copy, feed._ContentParameters()):
+        expected = _shape(copy.deepcopy(_as_pristine(value)), {})
+        assert _shape(feed._CopyForFeedparser.deepcopy(value), {}) == expected
+        assert _shape(copy.deepcopy(value), {}) == expected
+    for value in (parameters["links"], "text", None):
         duplicate = feed._CopyForFeedparser.deepcopy(value)
         assert _shape(duplicate, {}) == _shape(copy.deepcopy(value), {})
 
