@@ -25,7 +25,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from itertools import product, repeat
+from itertools import product
 
 import numpy as np
 
@@ -372,15 +372,8 @@ def rule_matrix(rules: RuleMatcher, examples: list[LabelledText], tag_ids) -> tu
 def _score_matrix(found: list[RuleEvidence], columns: dict[str, int]) -> np.ndarray:
     """Rows: items; columns: the tags of `columns`, 0 where the rules found nothing."""
     rows, cols, values = [], [], []
-    known = columns.keys()
     for i, evidence in enumerate(found):
-        scores = evidence.scores
-        if scores.keys() <= known:  # as always with the tagger's own taxonomy: in C
-            rows += repeat(i, len(scores))
-            cols += map(columns.__getitem__, scores)
-            values += scores.values()
-            continue
-        for tag, score in scores.items():
+        for tag, score in evidence.scores.items():
             if tag in columns:
                 rows.append(i)
                 cols.append(columns[tag])
