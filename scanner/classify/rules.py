@@ -41,6 +41,7 @@ CACHE_LIMIT = 300_000  # distinct tokens remembered before the cache starts over
 
 _HTML_TAG = re.compile(r"<[^<>]{0,1000}>")
 _KEYWORD, _EXCLUDE, _RELEVANCE = "keyword", "exclude", "relevance"
+_MATCHED = {"": {"": (1.0, ())}}  # relevance evidence that says only that a term matched
 _COMMON = frozenset(
     "i och som för av på med till om det att en ett mer ny nya nytt e the of and in to a for on "
     "mot alla andra vara kommer har är kan ska vill får sig sin sina från under efter eller men "
@@ -159,6 +160,9 @@ class RuleMatcher:
         self._anchor = [_anchor(term.atoms) for term in self._terms]
         # role, owner and (label,) of each term: the tuple shared by every hit of the term
         self._slots = [(term.role, term.owner, (term.label,)) for term in self._terms]
+        # the relevance terms come first: terms below this index are relevance terms
+        self._relevance_terms = sum(term.role == _RELEVANCE for term in self._terms)
+        assert all(term.role == _RELEVANCE for term in self._terms[:self._relevance_terms])
         self._index = _TokenIndex(self._terms, self._anchor,
                                   [term.role == _RELEVANCE for term in self._terms])
         self._lineage = {tag.id: _lineage(taxonomy, tag.id) for tag in taxonomy.tags}
@@ -182,7 +186,7 @@ class RuleMatcher:
 
     def evidence_of_words(self, title_words: list[str], text_words: list[str]) -> RuleEvidence:
         """`evidence` of a title and a text already split by `words_of`."""
-        return self._judged(self._word_evidence(title_words, text_words))
+        return self._judged(self._word_evidence(title_words, text_words, False))
 
     def _judged(self, evidence: Evidence) -> RuleEvidence:
         found = evidence.get(_KEYWORD, {})
@@ -217,9 +221,12 @@ class RuleMatcher:
         self._last = (title, text, evidence)
         return evidence
 
-    def _word_evidence(self, title_words: list[str], text_words: list[str]) -> Evidence:
+    def _word_evidence(self, title_words: list[str], text_words: list[str],
+                       relevance_terms: bool = True) -> Evidence:
+        """`relevance_terms`: False when only whether a relevance term matched is asked (as
+        RuleEvidence does), not which: their evidence is then not worked out."""
         return self._evidence(self._count(title_words), self._count(text_words),
-                              len(text_words))
+                              len(text_words), relevance_terms)
 
     def _count(self, words: list[str]) -> dict[tuple[int, str], int]:
         """(term index, unit) -> occurrences in `words`."""
@@ -261,14 +268,20 @@ class RuleMatcher:
                         key = (term, hits[words[place + after]].unit)
                         counts[key] = counts.get(key, 0) + 1
 
-    def _evidence(self, title: dict, text: dict, text_tokens: int) -> Evidence:
-        """role -> owner -> {unit: (evidence, term labels)}, in the order the keys come."""
+    def _evidence(self, title: dict, text: dict, text_tokens: int,
+                  relevance_terms: bool = True) -> Evidence:
+        """role -> owner -> {unit: (evidence, term labels)}, in the order the keys come;
+        without `relevance_terms`, a matched relevance term's is `_MATCHED`."""
         values = _text_values(text, min(1.0, math.sqrt(REFERENCE_TOKENS / max(1, text_tokens))))
         for key in title:
             values[key] = values.get(key, 0.0) + TITLE_WEIGHT
         evidence: Evidence = {}
         slots = self._slots
+        unlabelled = 0 if relevance_terms else self._relevance_terms
         for (term, unit), value in values.items():
+            if term < unlabelled:  # a relevance term: that one matched is all that is asked
+                evidence[_RELEVANCE] = _MATCHED
+                continue
             role, owner, labels = slots[term]
             owners = evidence.get(role)
             if owners is None:

@@ -602,3 +602,19 @@ def test_rule_evidence_built_directly_equals_that_of_its_init():
         RuleEvidence({"lasframjande": 0.26}, True, units)
     assert direct == made and list(vars(direct)) == list(vars(made))
     assert direct.terms("lasframjande") == ("läsfrämj*",)
+
+
+def test_evidence_of_words_equals_the_evidence_with_its_relevance_terms(shipped):
+    from scanner.classify import bundled_examples
+    from scanner.classify.rules import words_of
+
+    examples = [(e.title, e.text) for e in bundled_examples()]
+    examples += [("Matchen slutade oavgjort", "Målvakten räddade två straffar."), ("", "")]
+    relevant = 0
+    for title, text in examples:
+        found = shipped.evidence_of_words(words_of(title), words_of(text))
+        expected = shipped.evidence(title, text)
+        assert (found.scores, found.relevant, found._units) == \
+            (expected.scores, expected.relevant, expected._units)
+        relevant += found.relevant
+    assert 0 < relevant < len(examples)
