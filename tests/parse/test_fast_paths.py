@@ -16,6 +16,7 @@ import random
 import re
 import unicodedata
 import warnings
+import xml.sax.expatreader
 import xml.sax.handler
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
@@ -722,3 +723,16 @@ def test_nfc_equals_unicodedatas(seed):
     for _ in range(300):
         value = _random_text(rng, _NFC_ALPHABET if rng.random() < 0.5 else _LATIN_1, 20)
         assert text._nfc(value) == unicodedata.normalize("NFC", value), repr(value)
+
+
+# ------------------------------------------------------------------------- feedparser's SAX driver
+
+
+def test_feedparser_gets_the_same_sax_parser_without_drivers_that_are_not_installed():
+    preferred = feedparser.api.PREFERRED_XML_PARSERS
+    original = [*preferred, "drv_libxml2"] if "drv_libxml2" not in preferred else [*preferred]
+    feed._speed_up_feedparser()
+    assert feedparser.api.PREFERRED_XML_PARSERS is preferred  # changed in place
+    assert all(importlib.util.find_spec(name) for name in preferred)
+    chosen = type(xml.sax.make_parser(preferred))
+    assert chosen is type(xml.sax.make_parser(original)) is xml.sax.expatreader.ExpatParser
