@@ -106,15 +106,16 @@ def language_of_words(words: list[str], characters: int, default: str = OTHER) -
         letters = "".join(words)
         if letters and not letters.isalpha():
             return None
-    return _verdict(words, letters, default)
+    return _verdict(words, letters, default, plain=True)
 
 
-def _verdict(words: list[str], letters: str, default: str) -> str:
-    """The language of a sample of these words and letters (other characters do not count)."""
+def _verdict(words: list[str], letters: str, default: str, plain: bool = False) -> str:
+    """The language of a sample of these words and letters (other characters do not count);
+    `plain` as for _add_letter_evidence."""
     if not words:
         return default
     scores = _stopword_scores(words)
-    _add_letter_evidence(letters, scores)
+    _add_letter_evidence(letters, scores, plain)
     if max(scores.values()) < 1.0:
         _add_ending_evidence(words, scores)
     best = max(scores, key=scores.__getitem__)
@@ -145,14 +146,18 @@ def _stopword_scores(words: list[str]) -> dict[str, float]:
     return scores
 
 
-def _add_letter_evidence(sample: str, scores: dict[str, float]) -> None:
-    """å ä ö are Swedish (ä ö also Finnish and German), æ ø Norwegian or Danish, ü ß German."""
-    nordic = sample.count("æ") + sample.count("ø")
+def _add_letter_evidence(sample: str, scores: dict[str, float], plain: bool = False) -> None:
+    """å ä ö are Swedish (ä ö also Finnish and German), æ ø Norwegian or Danish, ü ß German.
+    `plain`: the sample is plain text (scanner.plaintext), which has no æ ø ü ß: they are not
+    counted, and adding their 0.0 to a score (never -0.0) would change nothing."""
+    nordic = 0 if plain else sample.count("æ") + sample.count("ø")
     swedish = sample.count("ä") + sample.count("ö")
+    aring = sample.count("å")
     scores["nd"] += 1.5 * nordic
-    scores["sv"] += 0.5 * (swedish + sample.count("å")) if not nordic else 0.0
-    scores["fi"] += 0.2 * swedish if not sample.count("å") else 0.0
-    scores["de"] += 1.0 * (sample.count("ü") + sample.count("ß"))
+    scores["sv"] += 0.5 * (swedish + aring) if not nordic else 0.0
+    scores["fi"] += 0.2 * swedish if not aring else 0.0
+    if not plain:
+        scores["de"] += 1.0 * (sample.count("ü") + sample.count("ß"))
 
 
 def _add_ending_evidence(words: list[str], scores: dict[str, float]) -> None:

@@ -166,3 +166,18 @@ def test_the_rules_words_are_not_enough_for_long_texts_or_mixed_words():
     assert language_of_words(["biblioteket", "2024", "och"], 20) == "sv"
     assert language_of_words(["2024"], 4) == detect_language("2024") == "other"
     assert language_of_words([], 0, "sv") == detect_language("", "sv") == "sv"
+
+
+def test_letters_of_plain_text_score_the_same_without_looking_for_ae_oe_ue_ss():
+    from scanner.parse.language import _add_letter_evidence
+    from scanner.plaintext import PLAIN_LETTERS
+
+    rng = random.Random(22)
+    alphabet = list("abcdefghijklmnopqrstuvwxyz ") + list(PLAIN_LETTERS.lower()) * 3
+    for _ in range(2000):
+        sample = "".join(rng.choices(alphabet, k=rng.randint(0, 80)))
+        start = {lang: rng.choice([0.0, 0.3, 1.0, 2.6]) for lang in ("sv", "en", "nd", "fi", "de")}
+        plain, full = dict(start), dict(start)
+        _add_letter_evidence(sample, plain, plain=True)
+        _add_letter_evidence(sample, full)
+        assert repr(plain) == repr(full), sample
