@@ -31,7 +31,7 @@ import numpy as np
 
 from scanner.classify.labels import LabelledText
 from scanner.classify.features import (
-    MAX_MODEL_CHARS, MAX_MODEL_TITLE_CHARS, TITLE_REPEAT, clean_text,
+    MAX_MODEL_CHARS, MAX_MODEL_TITLE_CHARS, TITLE_REPEAT, clean_text_and_plain,
 )
 from scanner.classify.model import TagModel, TrainReport, f1_summary
 from scanner.classify.rules import THRESHOLD, RuleEvidence, RuleMatcher, round4, words_of
@@ -170,10 +170,11 @@ class Tagger:
             return self._tag_many(items)
 
     def _tag_many(self, items) -> list[TagDecision]:
-        prepared = [_prepare(index, item) for index, item in enumerate(items)]
-        if not prepared:
+        both = [_prepared(index, item) for index, item in enumerate(items)]
+        if not both:
             return []
-        found, rule, rule_relevant, tokens, plain_words = self._rule_scores(prepared)
+        prepared, plains = [item for item, _ in both], [plain for _, plain in both]
+        found, rule, rule_relevant, tokens, plain_words = self._rule_scores(prepared, plains)
         given, score, origin, relevant, model = self._given(prepared, rule, rule_relevant,
                                                             tokens)
         relevant &= given.any(axis=1)  # an item with no tag is not relevant
@@ -188,15 +189,16 @@ class Tagger:
                              plain_words[i])
                 for i, item in enumerate(prepared)]
 
-    def _rule_scores(self, prepared):
+    def _rule_scores(self, prepared, plains):
         """The rules' evidence, scores and relevance per item, the model's tokens of each item
         where they are the rules' words (else None), and for the same items those words for
-        language_of_words (None for the others, or without language_of_words)."""
+        language_of_words (None for the others, or without language_of_words). `plains`: the
+        plain_utf8 of each item's title and text, where _prepared knows it."""
         found, tokens, words = [], [], []
         for_language = self.language_of_words is not None
-        for i, (title, text, _, _) in enumerate(prepared):
+        for i, ((title, text, _, _), plain) in enumerate(zip(prepared, plains)):
             try:
-                title_words, text_words, model_tokens = item_words(title, text)
+                title_words, text_words, model_tokens = item_words(title, text, *plain)
                 found.append(self.rules.evidence_of_words(title_words, text_words))
             except Exception as exc:  # noqa: BLE001 - reported per item, nothing kept
                 raise TaggingError(f"item {i} ('{title[:60]}'): the rules failed: {exc}") from exc
@@ -331,13 +333,18 @@ def _why(terms: tuple[str, ...], words: tuple[str, ...]) -> str:
     return "modell: " + ", ".join(words) if words else ""
 
 
-def item_words(title: str, text: str) -> tuple[list[str], list[str], list[str] | None]:
+def item_words(title: str, text: str, plain_title: bytes | None = None,
+               plain_text: bytes | None = None) -> tuple[list[str], list[str], list[str] | None]:
     """The rules' words of a (prepared) title and text, and the model's tokens of the item
     when they are the same words, split once: for plain text (`plain_utf8`) that neither the
-    rules nor `model_text` clean or cut. None: the model reads the item itself."""
+    rules nor `model_text` clean or cut. None: the model reads the item itself. `plain_title`
+    and `plain_text`, when given, are plain_utf8(title) and plain_utf8(text)."""
     if (len(title) <= MAX_MODEL_TITLE_CHARS and len(text) <= MAX_MODEL_CHARS
             and _shareable(title) and _shareable(text)):
-        plain_title, plain_text = plain_utf8(title), plain_utf8(text)
+        if plain_title is None:
+            plain_title = plain_utf8(title)
+        if plain_text is None:
+            plain_text = plain_utf8(text)
         if plain_title is not None and plain_text is not None:
             title_words, text_words = plain_tokens(plain_title), plain_tokens(plain_text)
             return title_words, text_words, title_words * TITLE_REPEAT + text_words
@@ -352,12 +359,23 @@ def _shareable(text: str) -> bool:
 
 
 def _prepare(index: int, item) -> tuple[str, str, tuple[str, ...], str | None]:
+    return _prepared(index, item)[0]
+
+
+def _prepared(index: int, item) -> tuple[tuple[str, str, tuple[str, ...], str | None],
+                                         tuple[bytes | None, bytes | None]]:
+    """(title, text, source tags, lang) of an item, cleaned and cut, and the plain_utf8 of
+    that title and text where cleaning found it (None: not plain, or cut since)."""
     try:
         title, text, source_tags = item[0], item[1], item[2] if len(item) > 2 else ()
         lang = item[3] if len(item) > 3 else None
-        title = clean_text(str(title or "")[: 2 * MAX_TITLE_CHARS])[:MAX_TITLE_CHARS]
-        text = clean_text(str(text or "")[: 2 * MAX_RULE_CHARS])[:MAX_RULE_CHARS]
-        return title, text, tuple(source_tags or ()), lang
+        title, plain_title = clean_text_and_plain(str(title or "")[: 2 * MAX_TITLE_CHARS])
+        if len(title) > MAX_TITLE_CHARS:
+            title, plain_title = title[:MAX_TITLE_CHARS], None
+        text, plain_text = clean_text_and_plain(str(text or "")[: 2 * MAX_RULE_CHARS])
+        if len(text) > MAX_RULE_CHARS:
+            text, plain_text = text[:MAX_RULE_CHARS], None
+        return (title, text, tuple(source_tags or ()), lang), (plain_title, plain_text)
     except Exception as exc:  # noqa: BLE001
         raise TaggingError(f"item {index}: cannot read title and text ({exc})") from exc
 

@@ -37,6 +37,20 @@ _SEPARATE = bytes(b if b >= 128 or chr(b).isalnum() or b == ord("_") else 32 for
 
 def clean_text(value: str) -> str:
     """Plain text: markup stripped defensively, entities decoded, common mojibake repaired."""
+    return _nfc(_decoded(value))
+
+
+def clean_text_and_plain(value: str) -> tuple[str, bytes | None]:
+    """clean_text(value), and its plain_utf8 when it is plain text. Plain text is NFC as it
+    is (ASCII, the precomposed letters of PLAIN_LETTERS and the marks of PLAIN_MARKS, none of
+    which combines with another character), so only other text is checked."""
+    value = _decoded(value)
+    plain = plain_utf8(value)
+    return (value, plain) if plain is not None else (_nfc(value), None)
+
+
+def _decoded(value: str) -> str:
+    """Markup stripped, entities decoded, common mojibake repaired."""
     if not value:
         return ""
     if "<" in value:
@@ -45,6 +59,10 @@ def clean_text(value: str) -> str:
         value = html.unescape(value)
     if "Ã" in value or "Â" in value:
         value = _MOJIBAKE.sub(_repair, value)
+    return value
+
+
+def _nfc(value: str) -> str:
     return value if unicodedata.is_normalized("NFC", value) else unicodedata.normalize("NFC", value)
 
 

@@ -335,3 +335,41 @@ def test_the_rule_score_matrix_has_each_known_tags_score_in_its_column():
              RuleEvidence({"pengar": 0.1}, True, {})]
     expected = np.array([[0.53, 0.26, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.45], [0.0, 0.0, 0.1]])
     assert np.array_equal(_score_matrix(found, columns), expected)
+
+
+def test_plain_text_is_nfc_as_it_is():
+    import unicodedata
+
+    from scanner.plaintext import PLAIN_LETTERS
+
+    characters = [chr(c) for c in range(128)] + list(PLAIN_LETTERS) + list(PLAIN_MARKS)
+    for first in characters:
+        for second in characters:
+            assert unicodedata.is_normalized("NFC", first + second), (first, second)
+
+
+def test_items_are_prepared_with_the_plain_utf8_of_their_title_and_text():
+    from scanner.classify.combine import MAX_RULE_CHARS, MAX_TITLE_CHARS, _prepared
+    from scanner.classify.features import clean_text
+    from scanner.plaintext import plain_utf8
+
+    rng = random.Random(7)
+    alphabet = list("abcXYZ 019.,-:;'\n_<>&") + list("åäöéÅÄÖÉ") + list(PLAIN_MARKS) + \
+        ["ü", "\u0301", "e\u0301", "Ã¥", "&amp;", "&auml;", "<p>", "</b>", "\ud800"]
+    known = 0
+    for _ in range(3000):
+        title, text = ("".join(rng.choices(alphabet, k=rng.randint(0, n))) for n in (12, 80))
+        if rng.random() < 0.02:
+            title, text = title * (2 * MAX_TITLE_CHARS // max(len(title), 1)), \
+                text * (MAX_RULE_CHARS // max(len(text), 1) + 1)
+        item = (title, text, ("lokal",), None)
+        (got_title, got_text, tags, lang), plains = _prepared(0, item)
+        expected = (clean_text(title[: 2 * MAX_TITLE_CHARS])[:MAX_TITLE_CHARS],
+                    clean_text(text[: 2 * MAX_RULE_CHARS])[:MAX_RULE_CHARS])
+        assert (got_title, got_text, tags, lang) == (*expected, ("lokal",), None)
+        assert prepare(0, item) == (got_title, got_text, tags, lang)
+        for value, plain in zip((got_title, got_text), plains):
+            assert plain is None or plain == plain_utf8(value)
+            known += plain is not None
+        assert item_words(got_title, got_text, *plains) == item_words(got_title, got_text)
+    assert known > 1000
