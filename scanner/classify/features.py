@@ -289,14 +289,15 @@ class TextFeatures:
     def _term_counts(self, unigram, bigram, n_docs: int) -> sp.csr_matrix:
         n = len(self.words)
         (doc, ids), (pdoc, first, second) = unigram, bigram
-        first, second = np.minimum(first, n), np.minimum(second, n)
-        codes = first * n + second
-        pos = np.minimum(np.searchsorted(self._bi_codes, codes), max(len(self._bi_codes) - 1, 0))
-        found = (first < n) & (second < n)
-        if len(self._bi_codes):
-            found &= self._bi_codes[pos] == codes
         n_uni = len(self.terms) - len(self._bi_codes)
-        cols = np.concatenate([self._uni_col[np.minimum(ids, n)], np.where(found, pos + n_uni, -1)])
+        bigram_cols = np.full(len(first), -1, np.int64)
+        if len(self._bi_codes):  # only bigrams of two training words can be terms: look up those
+            known = np.flatnonzero((first < n) & (second < n))
+            codes = first[known] * n + second[known]
+            pos = np.minimum(np.searchsorted(self._bi_codes, codes), len(self._bi_codes) - 1)
+            found = self._bi_codes[pos] == codes
+            bigram_cols[known[found]] = pos[found] + n_uni
+        cols = np.concatenate([self._uni_col[np.minimum(ids, n)], bigram_cols])
         return _counts(np.concatenate([doc, pdoc]), cols, (n_docs, len(self.terms)))
 
     def blocks(self, docs: list[str | list[str]]) -> tuple[sp.csr_matrix, sp.csr_matrix]:

@@ -321,3 +321,35 @@ def test_features_explained_for_pairs_in_any_order_with_tied_contributions(train
         positive = contrib[contrib > 0]
         ties += len(positive) - len(set(positive.tolist()))
     assert ties > 100
+
+
+def test_term_counts_equal_looking_up_every_bigram(trained):
+    import scipy.sparse as sp
+
+    from scanner.classify.features import _counts, _positions, _tokens
+
+    features = trained[0]._features
+    n = len(features.words)
+
+    def every_bigram_looked_up(unigram, bigram, n_docs):
+        (doc, ids), (pdoc, first, second) = unigram, bigram
+        first, second = np.minimum(first, n), np.minimum(second, n)
+        codes = first * n + second
+        bi_codes = features._bi_codes
+        pos = np.minimum(np.searchsorted(bi_codes, codes), max(len(bi_codes) - 1, 0))
+        found = (first < n) & (second < n) & (bi_codes[pos] == codes)
+        n_uni = len(features.terms) - len(bi_codes)
+        cols = np.concatenate([features._uni_col[np.minimum(ids, n)],
+                               np.where(found, pos + n_uni, -1)])
+        return _counts(np.concatenate([doc, pdoc]), cols, (n_docs, len(features.terms)))
+
+    docs = [model_text(e.title, e.text + " helt nya ord xyzzy") for e in synthetic(30, seed=11)]
+    docs += ["", "xyzzy plugh", model_text("Bokcirkel", "högläsning bokcirkel högläsning")]
+    ids = features._token_ids(_tokens(docs))
+    unigram, bigram = _positions(ids, n)
+    got, expected = features._term_counts(unigram, bigram, len(docs)), \
+        every_bigram_looked_up(unigram, bigram, len(docs))
+    assert isinstance(got, sp.csr_matrix) and got.shape == expected.shape
+    for part in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(got, part), getattr(expected, part)), part
+    assert got.nnz > 100 and (ids >= n).any()
