@@ -128,8 +128,8 @@ def tag_items(tagger: Tagger, version: str, items: list[Item]) -> list[Item]:
 
 
 def with_decision(item: Item, decision: TagDecision, version: str) -> Item:
-    tags = tuple(_item_tag(t.id, t.score, t.why, t.origin) for t in decision.tags
-                 if t.origin != "source")
+    tags = tuple([_item_tag(t.id, t.score, t.why, t.origin) for t in decision.tags
+                  if t.origin != "source"]) if decision.tags else ()
     lang = decision.lang or item.lang
     return _replaced(item, tag_scores=tags, relevant=decision.relevant, lang=lang,
                      tagger_version=version)
