@@ -172,13 +172,9 @@ class ScanCycle:
             self.pending.append(Pending(source, replace(fetched, body=None), parsing))
 
     def _store_parsed(self, wait: bool) -> None:
-        """Store what is parsed (with `wait`, once something is), then hand out more. While
-        the workers start, this process parses a body that waits for them: with `wait` as
-        soon as it can, else (inside the fetch loop) only when the tagger is already chosen,
-        so the loop never waits for the taxonomy and the model."""
+        """Store what is parsed (with `wait`, once something is), then hand out more."""
         self._hand_out()
-        parsed_here = self.parser.parse_one_waiting(wait_for_tagger=wait)
-        if wait and self.pending and not parsed_here:
+        if wait and self.pending and not self.parser.parse_one_waiting():
             futures.wait([p.prepared for p in self.pending], return_when=futures.FIRST_COMPLETED)
         still = []
         for pending in self.pending:
@@ -340,12 +336,9 @@ class ParsePool:
             self._queued.append((waiting, arguments))
             return waiting
 
-    def parse_one_waiting(self, wait_for_tagger: bool = True) -> bool:
+    def parse_one_waiting(self) -> bool:
         """Parse, in this process, a body that waits for the workers to start (so nothing
-        idles while they do); False when none waits, or when the tagger is still being chosen
-        and not `wait_for_tagger`."""
-        if not wait_for_tagger and self._tagger is None:
-            return False
+        idles while they do); False when none waits."""
         with self._lock:
             if not self._queued:
                 return False

@@ -3,7 +3,6 @@
 import gc
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -112,26 +111,6 @@ def test_a_cycle_that_surely_parses_starts_its_workers_before_the_first_body(tmp
     with ParsePool(settings, 20, choose_tagger) as pool:
         assert pool.executor is None  # without start_now: only with the first body
     assert len(asked) == 1
-
-
-def test_inside_the_fetch_loop_a_waiting_body_is_parsed_only_once_the_tagger_is_chosen(
-        tmp_path):
-    """The loop must never wait for the taxonomy and the model (or a model being trained)."""
-    settings = Settings(config_dir=tmp_path, parse_workers=2)
-    source = Source(id="bibliotek", name="Bibliotek", url="https://bibliotek.example.se/rss")
-    choosing, chosen = threading.Event(), threading.Event()
-
-    def choose_tagger():
-        choosing.set()
-        chosen.wait(60)
-        return None
-
-    with ParsePool(settings, 20, choose_tagger) as pool:
-        waiting = pool.submit(source, rss(0), {}, source.url, NOW)
-        assert choosing.wait(60)  # the workers' starting thread is choosing it
-        assert not pool.parse_one_waiting(wait_for_tagger=False) and not waiting.done()
-        chosen.set()
-        assert waiting.result(timeout=120).items[0].title == "Nyhet 0-0: läsfrämjande i Åsele"
 
 
 def test_parsers_start_early_only_when_enough_sources_will_surely_send_a_body(tmp_path):
