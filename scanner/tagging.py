@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +23,7 @@ from scanner.classify.model_format import (
     sklearn_version,
     unpacked_body,
 )
-from scanner.models import Item, ItemTag, Taxonomy
+from scanner.models import Item, ItemTag, Taxonomy, item_with
 
 if TYPE_CHECKING:
     from scanner.classify.combine import TagDecision, Tagger
@@ -131,13 +131,12 @@ def with_decision(item: Item, decision: TagDecision, version: str) -> Item:
     tags = tuple([_item_tag(t.id, t.score, t.why, t.origin) for t in decision.tags
                   if t.origin != "source"]) if decision.tags else ()
     lang = decision.lang or item.lang
-    return _replaced(item, tag_scores=tags, relevant=decision.relevant, lang=lang,
+    return item_with(item, tag_scores=tags, relevant=decision.relevant, lang=lang,
                      tagger_version=version)
 
 
-# Item is a plain frozen dataclass: a copy of its attributes is what replace() would build
-_PLAIN_ITEM = not hasattr(Item, "__post_init__") and not hasattr(Item, "__slots__")
-# ItemTag too, with these four fields: its attributes are what its __init__ would set
+# ItemTag is a plain frozen dataclass with these four fields: its attributes are what its
+# __init__ would set
 _PLAIN_ITEM_TAG = (not hasattr(ItemTag, "__post_init__") and not hasattr(ItemTag, "__slots__")
                    and tuple(f.name for f in fields(ItemTag)) == ("tag", "score", "why", "origin"))
 
@@ -155,13 +154,3 @@ def _built_item_tag(tag: str, score: float, why: str, origin: str) -> ItemTag:
 
 
 _item_tag = _built_item_tag if _PLAIN_ITEM_TAG else ItemTag
-
-
-def _replaced(item: Item, **changes) -> Item:
-    """dataclasses.replace(item, **changes) without its generic keyword __init__, which
-    costs a few per cent of tagging an item."""
-    if not _PLAIN_ITEM or type(item) is not Item:
-        return replace(item, **changes)
-    copy = object.__new__(Item)
-    copy.__dict__.update(item.__dict__, **changes)
-    return copy
