@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,15 @@ class Item:
     story_bands: tuple[str, ...] = ()  # LSH keys: items sharing one are story candidates
     story_sketch: tuple[int, ...] | None = None  # dedup.story_sketch (not stored): spares the
     # main process reading story_tokens again
+
+
+def built(cls: type[T], **attributes) -> T:
+    """cls(**attributes) for a plain frozen dataclass (no __post_init__, no slots) given every
+    field, without the frozen __init__, which sets each field through object.__setattr__: for
+    the objects made for every tag of every item."""
+    instance = object.__new__(cls)
+    instance.__dict__.update(attributes)
+    return instance
 
 
 def item_with(item: Item, **changes) -> Item:

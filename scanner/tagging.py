@@ -23,7 +23,7 @@ from scanner.classify.model_format import (
     sklearn_version,
     unpacked_body,
 )
-from scanner.models import Item, ItemTag, Taxonomy, item_with
+from scanner.models import Item, ItemTag, Taxonomy, built, item_with
 
 if TYPE_CHECKING:
     from scanner.classify.combine import TagDecision, Tagger
@@ -141,16 +141,10 @@ _PLAIN_ITEM_TAG = (not hasattr(ItemTag, "__post_init__") and not hasattr(ItemTag
                    and tuple(f.name for f in fields(ItemTag)) == ("tag", "score", "why", "origin"))
 
 
-_new = object.__new__
-
-
 def _built_item_tag(tag: str, score: float, why: str, origin: str) -> ItemTag:
-    """ItemTag(tag, score, why, origin) without the frozen dataclass's __init__, which sets
-    each field through object.__setattr__ (it runs for every tag of every item)."""
-    item_tag = _new(ItemTag)
-    state = item_tag.__dict__
-    state["tag"], state["score"], state["why"], state["origin"] = tag, score, why, origin
-    return item_tag
+    """ItemTag(tag, score, why, origin) without the frozen dataclass's __init__ (it runs for
+    every tag of every item)."""
+    return built(ItemTag, tag=tag, score=score, why=why, origin=origin)
 
 
 _item_tag = _built_item_tag if _PLAIN_ITEM_TAG else ItemTag

@@ -37,7 +37,7 @@ from scanner.classify.model import TagModel, TrainReport, f1_summary
 from scanner.classify.rules import THRESHOLD, RuleEvidence, RuleMatcher, round4, words_of
 from scanner.classify.text import plain_tokens
 from scanner.errors import ScannerError
-from scanner.models import Taxonomy
+from scanner.models import Taxonomy, built
 from scanner.plaintext import plain_utf8
 
 MAX_RULE_CHARS = 200_000  # rules read this much of a text; the model reads its first 20,000
@@ -305,24 +305,15 @@ def _with_source_tags(scored: list[TagScore], source_tags) -> list[TagScore]:
     return list(tags.values())
 
 
-_new = object.__new__
-
-
 def _tag_score(id: str, score: float, why: str, origin: str) -> TagScore:
-    """TagScore(id, score, why, origin) without the frozen dataclass's __init__, which sets
-    each field through object.__setattr__ (it runs for every tag of every item)."""
-    tag = _new(TagScore)
-    state = tag.__dict__
-    state["id"], state["score"], state["why"], state["origin"] = id, score, why, origin
-    return tag
+    """TagScore(id, score, why, origin) without the frozen dataclass's __init__ (it runs for
+    every tag of every item)."""
+    return built(TagScore, id=id, score=score, why=why, origin=origin)
 
 
 def _decision(relevant: bool, tags: tuple[TagScore, ...], lang: str) -> TagDecision:
     """TagDecision(relevant, tags, lang), built as _tag_score builds a TagScore."""
-    decision = _new(TagDecision)
-    state = decision.__dict__
-    state["relevant"], state["tags"], state["lang"] = relevant, tags, lang
-    return decision
+    return built(TagDecision, relevant=relevant, tags=tags, lang=lang)
 
 
 def _why(terms: tuple[str, ...], words: tuple[str, ...]) -> str:

@@ -397,13 +397,18 @@ def test_round4_is_round_to_four_decimals():
     assert math.isnan(round4(math.nan))
 
 
+def _phrase_vocabulary(shipped) -> list[str]:
+    """The words of the shipped phrases and a few others: random texts of them hit phrases."""
+    phrase_words = [word for term in shipped._terms if len(term.atoms) > 1
+                    for word in tokens(term.label.replace("*", ""))]
+    return phrase_words + ["och", "en", "biblioteket", "läsfrämjande", "xyz", "2024"]
+
+
 def test_counts_are_those_of_every_term_tried_at_every_place(shipped):
     """_count against its definition: each word's one-word terms, and each phrase wherever all
     its words stand at consecutive places (keyed by the unit of its last word)."""
     index = shipped._index
-    phrase_words = [word for term in shipped._terms if len(term.atoms) > 1
-                    for word in tokens(term.label.replace("*", ""))]
-    vocabulary = phrase_words + ["och", "en", "biblioteket", "läsfrämjande", "xyz", "2024"]
+    vocabulary = _phrase_vocabulary(shipped)
     rng = random.Random(8)
     for _ in range(400):
         words = rng.choices(vocabulary, k=rng.randint(0, 40))
@@ -523,9 +528,7 @@ def counted_phrase_by_phrase(matcher, words: list[str]) -> dict:
 
 def test_counts_come_in_the_order_of_trying_every_phrase_at_every_place(shipped):
     index = shipped._index
-    phrase_words = [word for term in shipped._terms if len(term.atoms) > 1
-                    for word in tokens(term.label.replace("*", ""))]
-    vocabulary = phrase_words + ["och", "en", "biblioteket", "läsfrämjande", "xyz", "2024"]
+    vocabulary = _phrase_vocabulary(shipped)
     rng = random.Random(9)
     for _ in range(1500):
         words = rng.choices(vocabulary, k=rng.randint(0, 60))
