@@ -30,7 +30,7 @@ from functools import lru_cache
 from itertools import chain
 
 from scanner.classify.text import Atom, parse_keyword, stem, tokens
-from scanner.models import Taxonomy
+from scanner.models import Taxonomy, built
 
 TITLE_WEIGHT = 2.5
 REPEAT = 0.3
@@ -97,12 +97,9 @@ class RuleEvidence:
 
 def _rule_evidence(scores: dict[str, float], relevant: bool,
                    units: dict[str, Units]) -> RuleEvidence:
-    """RuleEvidence(scores, relevant, units) without the frozen dataclass's __init__, which sets
-    each field through object.__setattr__ (it runs for every item)."""
-    evidence = object.__new__(RuleEvidence)
-    state = evidence.__dict__
-    state["scores"], state["relevant"], state["_units"] = scores, relevant, units
-    return evidence
+    """RuleEvidence(scores, relevant, units) without the frozen dataclass's __init__ (it runs
+    for every item)."""
+    return built(RuleEvidence, scores=scores, relevant=relevant, _units=units)
 
 
 _Phrase = tuple[int, int, int, tuple[tuple[int, int], ...]]
