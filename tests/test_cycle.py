@@ -113,6 +113,16 @@ def test_a_cycle_that_surely_parses_starts_its_workers_before_the_first_body(tmp
     assert len(asked) == 1
 
 
+def test_bodies_wait_for_workers_that_started_with_the_cycle(tmp_path):
+    """Parsing them here would load the tag model into this process for a few bodies."""
+    settings = Settings(config_dir=tmp_path, parse_workers=2)
+    source = Source(id="bibliotek", name="Bibliotek", url="https://bibliotek.example.se/rss")
+    with ParsePool(settings, 20, None, start_now=True) as pool:
+        waiting = pool.submit(source, rss(0), {}, source.url, NOW)
+        assert not pool.parse_one_waiting()
+        assert waiting.result(timeout=120).items[0].title == "Nyhet 0-0: läsfrämjande i Åsele"
+
+
 def test_parsers_start_early_only_when_enough_sources_will_surely_send_a_body(tmp_path):
     settings = Settings(config_dir=tmp_path, parse_workers=2)
     sources = [Source(id=f"b{n}", name=f"B {n}", url=f"https://b{n}.example.se/rss")
