@@ -9,6 +9,7 @@ import pytest
 
 from scanner.classify.taxonomy import load_taxonomy, parse_taxonomy_text, taxonomy_json_schema
 from scanner.classify.text import parse_keyword
+from scanner.config_yaml import load_yaml_quickly, load_yaml_with_positions
 from scanner.errors import ConfigError
 
 SHIPPED = Path(__file__).resolve().parents[2] / "taxonomy.yaml"
@@ -442,3 +443,16 @@ def test_a_broken_file_is_reported_every_time_it_is_read(tmp_path):
     for _ in range(2):
         with pytest.raises(ConfigError):
             load_taxonomy(path)
+
+
+def test_a_valid_taxonomy_is_read_the_same_by_the_quick_reader():
+    """A valid file is read by the C parser, a file with problems by the round-trip reader
+    (for line numbers): both must give the same data and so the same taxonomy."""
+    packaged = Path(__file__).resolve().parents[2] / "scanner" / "classify" / "data"
+    for path in (SHIPPED, packaged / "taxonomy.yaml"):
+        text = path.read_text(encoding="utf-8")
+        assert load_yaml_quickly(text) == load_yaml_with_positions(text, str(path))[0]
+        quick = parse_taxonomy_text.__wrapped__(text, str(path))
+        # "!!" anywhere (here in a comment) sends a file to the round-trip reader
+        slow = parse_taxonomy_text.__wrapped__("# !! round-trip\n" + text, str(path))
+        assert quick == slow and quick.tags and quick.relevance_keywords
