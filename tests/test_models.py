@@ -18,9 +18,9 @@ def an_item() -> Item:
 
 def test_item_with_equals_dataclasses_replace_and_leaves_the_original():
     item = an_item()
+    tag = ItemTag("lasframjande", 0.8, "läs", "rule")
     changes = dict(tags=("statistik", "lokal"), story_tokens="lasår statist | folkbibliotek",
-                   story_bands=("b0:00ff",), tag_scores=(ItemTag("lasframjande", 0.8, "läs", "rule"),),
-                   relevant=True)
+                   story_bands=("b0:00ff",), tag_scores=(tag,), relevant=True)
     copy = item_with(item, **changes)
     assert copy == replace(item, **changes) and type(copy) is Item
     assert item == an_item() and item.tags == ("statistik",)

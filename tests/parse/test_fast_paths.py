@@ -146,7 +146,8 @@ def test_feedparsers_cp1252_mapping_is_swapped_for_an_equal_code_point_table():
 def _pristine_feedparser_dict() -> type:
     """FeedParserDict as feedparser ships it, from a fresh copy of its module (untouched by the
     speed-ups, which patch the class feedparser uses)."""
-    spec = importlib.util.spec_from_file_location("pristine_feedparser_util", feedparser.util.__file__)
+    spec = importlib.util.spec_from_file_location("pristine_feedparser_util",
+                                                  feedparser.util.__file__)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.FeedParserDict
