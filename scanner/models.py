@@ -1,4 +1,5 @@
-"""Frozen dataclasses shared by all stages. No logic beyond small derived properties."""
+"""Frozen dataclasses shared by all stages. No logic beyond small derived properties, and
+building and copying them without their generic __init__ where that runs for every item."""
 
 from __future__ import annotations
 
