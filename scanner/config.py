@@ -22,14 +22,13 @@ from scanner.config_yaml import (
     Positions,
     invalid,
     line_of,
-    load_yaml_quickly,
-    load_yaml_with_positions,
     problem_line,
     read_config_text,
     schema_document,
     show_value,
     sort_problems,
     validate_model,
+    validated_yaml,
 )
 from scanner.errors import ConfigError, UnknownSourceError
 from scanner.models import Source
@@ -256,13 +255,7 @@ def parse_sources_text(text: str, path: str = "sources.yaml") -> SourcesFile:
 
     A valid file is read by the fast C parser; a file with any problem is read again by the
     round-trip reader, whose line numbers the problems name."""
-    quick = load_yaml_quickly(text)
-    if quick is not None:
-        document, problems = _validated(quick, {}, path)
-        if not problems:
-            return _sources_file(document, path)
-    data, positions = load_yaml_with_positions(text, path, EMPTY_HINT)
-    document, problems = _validated(data, positions, path)
+    document, problems = validated_yaml(text, path, EMPTY_HINT, _validated)
     if problems:
         raise ConfigError(path, sort_problems(problems, path))
     return _sources_file(document, path)

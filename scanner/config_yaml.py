@@ -118,6 +118,19 @@ def load_yaml_quickly(text: str) -> Any | None:
     return None if node is None else _plain_data(node)
 
 
+def validated_yaml(text: str, path: str, empty_hint: str, validate) -> tuple[Any, list[str]]:
+    """(document, problems) that validate(data, positions, path) gives for the YAML text: read
+    by the fast C parser when that reads it and finds no problem, else by the round-trip
+    reader, whose line numbers the problems name."""
+    quick = load_yaml_quickly(text)
+    if quick is not None:
+        document, problems = validate(quick, {}, path)
+        if not problems:
+            return document, problems
+    data, positions = load_yaml_with_positions(text, path, empty_hint)
+    return validate(data, positions, path)
+
+
 def _plain_data(node: Any) -> Any:
     """Keys as text, as _plain gives them."""
     if isinstance(node, dict):

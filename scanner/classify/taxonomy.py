@@ -25,14 +25,13 @@ from scanner.config_yaml import (
     Positions,
     invalid,
     line_of,
-    load_yaml_quickly,
-    load_yaml_with_positions,
     problem_line,
     read_config_text,
     schema_document,
     show_value,
     sort_problems,
     validate_model,
+    validated_yaml,
 )
 from scanner.errors import ConfigError
 from scanner.models import Taxonomy, TaxonomyTag
@@ -163,14 +162,9 @@ def parse_taxonomy_text(text: str, path: str = "taxonomy.yaml") -> Taxonomy:
     file at every scan, and parsing its YAML costs a fifth of a second, while an edited file
     is a new text. A valid file is read by the fast C parser; a file with any problem is read
     again by the round-trip reader, whose line numbers the problems name."""
-    quick = load_yaml_quickly(text)
-    if quick is not None:
-        document, problems = _validated(quick, {}, path)
-    if quick is None or problems:
-        data, positions = load_yaml_with_positions(text, path, EMPTY_HINT)
-        document, problems = _validated(data, positions, path)
-        if problems:
-            raise ConfigError(path, sort_problems(list(dict.fromkeys(problems)), path))
+    document, problems = validated_yaml(text, path, EMPTY_HINT, _validated)
+    if problems:
+        raise ConfigError(path, sort_problems(list(dict.fromkeys(problems)), path))
     relevance = document.relevance or RelevanceBlock()
     return Taxonomy(tags=_build_tags(document.tags),
                     relevance_keywords=tuple(relevance.keywords), path=path)
