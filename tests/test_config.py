@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from scanner import config
+from scanner import config_yaml
 from scanner.config import (
     SourceEntry,
     load_sources,
@@ -462,5 +462,5 @@ def test_the_quick_yaml_reader_leaves_problems_and_directives_to_the_round_trip_
 def test_a_valid_sources_file_reads_the_same_by_either_reader(path, monkeypatch):
     text = path.read_text(encoding="utf-8").replace("{base_url}", "http://127.0.0.1:8080")
     quick = parse_sources_text(text, str(path))
-    monkeypatch.setattr(config, "load_yaml_quickly", lambda text: None)
+    monkeypatch.setattr(config_yaml, "load_yaml_quickly", lambda text: None)
     assert parse_sources_text(text, str(path)) == quick and len(quick.sources) >= 8
