@@ -249,16 +249,13 @@ class StorySignature:
 def story_signature(title: str, text: str) -> StorySignature:
     """The signature of an item from its title and the first STORY_TEXT_WORDS words of its
     plain text. The same on every process and machine, so band keys can be stored."""
-    return _signature(*_token_sets(title, text))
+    return _signatures([_token_sets(title, text)])[0]
 
 
 def story_signatures(texts: Iterable[tuple[str, str]]) -> list[StorySignature]:
     """story_signature of each (title, text) in turn, the min-hashes of all taken together:
     numpy's fixed cost is paid once, not for every item."""
-    token_sets = [_token_sets(title, text) for title, text in texts]
-    bands = iter(_bands_of_many([pair for pair in token_sets if pair[0]]))
-    return [StorySignature(tokens, title_tokens, next(bands) if tokens else ())
-            for tokens, title_tokens in token_sets]
+    return _signatures([_token_sets(title, text) for title, text in texts])
 
 
 def _token_sets(title: str, text: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -333,19 +330,22 @@ def _strip_suffix(word: str, region: int) -> str:
     return word
 
 
-def _signature(tokens: frozenset[str], title_tokens: frozenset[str]) -> StorySignature:
-    """Bands of the tokens (none without tokens: an item without words is nobody's candidate)
-    and of a title of SHARED_TOKENS or more (short titles, "Nyheter", would match too much)."""
-    return StorySignature(tokens, title_tokens,
-                          _bands_of_many([(tokens, title_tokens)])[0] if tokens else ())
+def _signatures(token_sets: list[tuple[frozenset[str], frozenset[str]]]
+                ) -> list[StorySignature]:
+    """The signature of each (tokens, title tokens): bands of the tokens (none without tokens:
+    an item without words is nobody's candidate) and of a title of SHARED_TOKENS or more (short
+    titles, "Nyheter", would match too much)."""
+    bands = iter(_bands_of_many([pair for pair in token_sets if pair[0]]))
+    return [StorySignature(tokens, title_tokens, next(bands) if tokens else ())
+            for tokens, title_tokens in token_sets]
 
 
 def _bands_of_many(token_sets: list[tuple[frozenset[str], frozenset[str]]]
                    ) -> list[tuple[str, ...]]:
     """The bands of each (tokens, title tokens), tokens never empty: story bands of all the
     tokens, title bands of a title of SHARED_TOKENS or more. Each item has two runs of rows,
-    its title's and all its tokens' (the title's again: no harm to a
-    minimum), and one reduceat takes the minimum of every run."""
+    its title's and all its tokens' (the title's again: no harm to a minimum), and one reduceat
+    takes the minimum of every run."""
     if not token_sets:
         return []
     starts, row = [], 0
@@ -589,4 +589,4 @@ def signature_from_tokens(text: str) -> StorySignature:
     original). Text without "|" is read as tokens with no title tokens."""
     title_part, _, rest = text.rpartition("|")
     title_tokens = frozenset(title_part.split())
-    return _signature(title_tokens.union(rest.split()), title_tokens)
+    return _signatures([(title_tokens.union(rest.split()), title_tokens)])[0]
