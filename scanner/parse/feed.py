@@ -149,8 +149,10 @@ def _run_feedparser(
 FEEDPARSER_CHECKED = "6.0."
 
 
+@functools.cache
 def _speed_up_feedparser() -> None:
-    """feedparser tweaks that keep its results exactly as they were (each applied once)."""
+    """feedparser tweaks that keep its results exactly as they were (each applied once; this
+    runs once per process, not for every feed)."""
     if not feedparser.__version__.startswith(FEEDPARSER_CHECKED):
         return
     _speed_up_feedparser_cp1252_mapping()
