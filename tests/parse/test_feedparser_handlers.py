@@ -1,0 +1,148 @@
+"""feedparser's per-element methods replaced by faster copies (feed._speed_up_feedparser_*),
+pinned against feedparser's own methods on every feed the tests have and random ones.
+
+Each test parses the same bodies twice, with the fast method and with feedparser's own (from a
+fresh copy of its module, untouched by the speed-ups), and compares everything feedparser
+returns. A new feedparser release that changes one of them fails here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import pathlib
+import random
+from types import ModuleType
+
+import feedparser
+import feedparser.mixin
+import pytest
+
+from scanner.parse import feed
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FEED_SUFFIXES = {".xml", ".rss", ".atom"}
+
+
+def _stored_feeds() -> list[bytes]:
+    folders = [ROOT / "tests" / "data", ROOT / "scanner" / "demo_data" / "feeds"]
+    paths = sorted(p for folder in folders for p in folder.rglob("*") if p.suffix in FEED_SUFFIXES)
+    return [path.read_bytes() for path in paths]
+
+
+def _pristine_mixin() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("feedparser._pristine_mixin_handlers",
+                                                  feedparser.mixin.__file__)  # fmt: skip
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Text as feeds send it, and what the fast paths look for: C1 characters (raw and as character
+# references), UTF-8 read as Latin-1 ("Ã¥"), characters past U+00FF, escaped and real markup.
+_TEXT_PIECES = ["a", "å", "Läs mer", " ", "\n", "\x85", "\x96", "\x81", "\x9f", "Ã¥", "Ã¤", "â€“",
+                "–", "”", "😀", "€", "&amp;", "&lt;p&gt;", "&lt;/p&gt;", "&#150;", "&#x80;",
+                "&#229;", "&#195;&#165;", "&quot;", "<![CDATA[<b>x</b> & ]]>", "?a=1&amp;b=2",
+                "&amp;c;", "Ç\x80"]  # fmt: skip
+_XHTML = ["<div xmlns='http://www.w3.org/1999/xhtml'>x<b>y</b></div>", "<p>a</p><p>b</p>",
+          " <div xmlns='http://www.w3.org/1999/xhtml'><div>x</div></div> ", "x<br/>y"]  # fmt: skip
+_BREAKAGE = ["", "", "", "", "<br>", "&nbsp;", "<p>", "&bogus;", "</title>"]
+
+
+def _run(rng: random.Random) -> str:
+    return "".join(rng.choice(_TEXT_PIECES) for _ in range(rng.randint(0, 10)))
+
+
+def _rss(rng: random.Random) -> str:
+    items = "".join(
+        f"<item><title>{_run(rng)}</title><link>https://x.se/{i}?a=1&amp;b=2{_run(rng)}</link>"
+        f"<guid isPermaLink='{rng.choice(['true', 'false'])}'>{_run(rng)}</guid>"
+        f"<description>{_run(rng)}{rng.choice(_BREAKAGE)}</description>"
+        f"<content:encoded>{_run(rng)}</content:encoded><dc:creator>{_run(rng)}</dc:creator>"
+        f"<category>{_run(rng)}</category><pubDate>Mon, 23 Nov 2026 00:00:00 +0000</pubDate>"
+        f"<enclosure url='https://x.se/a.mp3' type='audio/mpeg' length='1'/>"
+        f"<atom:link rel='related' href='https://x.se/r'/><x:unknown a='1'>{_run(rng)}</x:unknown>"
+        f"<media:content url='https://x.se/i.jpg' medium='image'/>"
+        f"<image><url>https://x.se/i.png</url></image></item>"
+        for i in range(rng.randint(0, 4))
+    )
+    return (
+        "<rss version='2.0' xmlns:content='http://purl.org/rss/1.0/modules/content/' "
+        "xmlns:dc='http://purl.org/dc/elements/1.1/' xmlns:atom='http://www.w3.org/2005/Atom' "
+        "xmlns:x='urn:x' xmlns:media='http://search.yahoo.com/mrss/'>"
+        f"<channel><title>{_run(rng)}</title><link>https://x.se/?a&amp;b</link>"
+        f"<language>{rng.choice(['sv', 'sv_SE', 'en', ''])}</language>"
+        f"<description>{_run(rng)}</description><image><url>https://x.se/l.png</url>"
+        f"<title>{_run(rng)}</title><link>https://x.se/</link></image>{items}</channel></rss>"
+    )
+
+
+def _atom(rng: random.Random) -> str:
+    def text_construct(name: str) -> str:
+        kind = rng.choice(["text", "html", "xhtml", "xhtml"])
+        body = rng.choice(_XHTML) if kind == "xhtml" else _run(rng)
+        return f"<{name} type='{kind}'>{body}</{name}>"
+
+    entries = "".join(
+        f"<entry xml:lang='{rng.choice(['sv', 'en', ''])}'>{text_construct('title')}"
+        f"<link href='/n/{i}'/><link rel='enclosure' href='a.mp3'/><id>{_run(rng)}</id>"
+        f"<updated>2026-11-23T10:00:00+01:00</updated><author><name>{_run(rng)}</name>"
+        f"<email>a@x.se</email></author>{text_construct('summary')}{text_construct('content')}"
+        f"<category term='{rng.choice(['a', 'ä'])}'/>{rng.choice(_BREAKAGE)}</entry>"
+        for i in range(rng.randint(0, 4))
+    )
+    return (
+        "<feed xmlns='http://www.w3.org/2005/Atom' xml:base='https://x.se/b/'>"
+        f"{text_construct('title')}{text_construct('subtitle')}<link href='https://x.se/'/>"
+        f"{entries}</feed>"
+    )
+
+
+def _random_feeds(seed: int, count: int = 10) -> list[bytes]:
+    rng = random.Random(seed)
+    declaration = '<?xml version="1.0" encoding="utf-8"?>'
+    return [(declaration + rng.choice([_rss, _atom])(rng)).encode() for _ in range(count)]
+
+
+def _result(body: bytes) -> tuple:
+    parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
+    exception = parsed.get("bozo_exception")
+    return (parsed.bozo, repr(exception), parsed.version, parsed.feed, parsed.entries,
+            parsed.namespaces)  # fmt: skip
+
+
+def _compare_with(monkeypatch, bodies: list[bytes], attribute: str, pristine: object) -> None:
+    """Results with the fast method equal those with feedparser's own in its place."""
+    feed._speed_up_feedparser()
+    fast = [_result(body) for body in bodies]
+    monkeypatch.setattr(feedparser.mixin._FeedParserMixin, attribute, pristine)
+    plain = [_result(body) for body in bodies]
+    for body, fast_result, plain_result in zip(bodies, fast, plain):
+        assert fast_result == plain_result, body[:300]
+    assert any(result[0] for result in plain) and not all(result[0] for result in plain)
+
+
+def test_pop_equals_feedparsers_on_stored_feeds(monkeypatch):
+    feed._speed_up_feedparser()
+    assert feedparser.mixin._FeedParserMixin.pop is feed._pop, "the speed-up no longer applies"
+    bodies = _stored_feeds() + _random_feeds(-1)
+    assert len(bodies) > 20
+    _compare_with(monkeypatch, bodies, "pop", _pristine_mixin()._FeedParserMixin.pop)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_pop_equals_feedparsers_on_random_feeds(seed, monkeypatch):
+    bodies = _random_feeds(seed)
+    _compare_with(monkeypatch, bodies, "pop", _pristine_mixin()._FeedParserMixin.pop)
+
+
+_C1_ALPHABET = "aå \x7f\x80\x81\x9f\xa0\xff–😀\u0100"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_c1_check_finds_every_c1_character(seed):
+    rng = random.Random(seed)
+    for _ in range(500):
+        value = "".join(rng.choice(_C1_ALPHABET) for _ in range(rng.randint(0, 8)))
+        expected = any("\x80" <= c <= "\x9f" for c in value)
+        assert feed._may_hold_c1(value) == expected, repr(value)
