@@ -1,3 +1,4 @@
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -6,6 +7,7 @@ from sqlalchemy import inspect, select
 from scanner.models import FetchResult, Item, SourceState
 from scanner.store import Store
 from scanner.store import migrations
+from scanner.store.engine import SQLITE_PAGE_SIZE
 from scanner.store.schema import schema_version
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
@@ -131,3 +133,30 @@ def test_a_bad_database_url_gives_a_clear_error():
     from scanner.errors import StoreError
     with pytest.raises(StoreError, match="SCANNER_DATABASE_URL"):
         Store.open("not a url")
+
+
+def _page_size(store) -> int:
+    with store.engine.connect() as conn:
+        return conn.exec_driver_sql("PRAGMA page_size").scalar_one()
+
+
+def test_a_new_sqlite_archive_gets_pages_that_hold_several_items(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path / 'scanner.db'}")
+    store.store_batch([make_item()], ok_fetch(), SourceState("kb"))
+    assert _page_size(store) == SQLITE_PAGE_SIZE == 8192
+    store.close()
+
+
+def test_an_archive_made_with_small_pages_keeps_them_and_its_items(tmp_path):
+    path = tmp_path / "scanner.db"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA page_size=4096")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.close()
+    store = Store.open(f"sqlite:///{path}")
+    store.store_batch([make_item()], ok_fetch(), SourceState("kb"))
+    store.close()
+    reopened = Store.open(f"sqlite:///{path}")
+    assert _page_size(reopened) == 4096
+    assert [i.title for i in reopened.latest_items()] == ["Läsfrämjande"]
+    reopened.close()
