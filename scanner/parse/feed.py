@@ -169,6 +169,7 @@ def _speed_up_feedparser() -> None:
     _speed_up_feedparser_html_guess()
     _speed_up_feedparser_parser_choice()
     _speed_up_feedparser_pop()
+    _speed_up_feedparser_element_events()
 
 
 @functools.cache
@@ -627,6 +628,251 @@ def _speed_up_feedparser_pop() -> None:
     and with this one on every feed the tests have and random ones.
     """
     feedparser.mixin._FeedParserMixin.pop = _pop
+
+
+_MATHML = "http://www.w3.org/1998/Math/MathML"
+_SVG = "http://www.w3.org/2000/svg"
+_NAME_CACHE_LIMIT = 4096  # distinct element and attribute names remembered per process
+
+
+@functools.cache
+def _speed_up_feedparser_element_events() -> None:
+    """Hand expat's element events to feedparser without xml.sax's and its own wrappers.
+
+    For every element expat calls xml.sax's start_element_ns, which splits the name and builds
+    two dicts and an AttributesNSImpl for feedparser's startElementNS, which turns them back
+    into a tag ("dc:creator") and a list of attributes for unknown_starttag; the end goes
+    through two such calls too. _element_handlers does what those do, from names it has worked
+    out once; each start or end is one Python call before feedparser's unknown_starttag
+    (_start_tag_without_attributes for the common element with no attributes) and
+    unknown_endtag. Installed as the document starts, after xml.sax has set its handlers.
+    """
+    cls = feedparser.api.StrictFeedParser
+    feedparser_start_document = cls.startDocument
+
+    def start_document(self):
+        feedparser_start_document(self)
+        _hand_element_events_over(self)
+
+    cls.startDocument = start_document
+
+
+def _hand_element_events_over(parser) -> None:
+    """Point the expat parser under `parser` (xml.sax's, in namespace mode) at _element_handlers."""
+    locator = getattr(parser, "_locator", None)
+    if not isinstance(locator, xml.sax.expatreader.ExpatLocator):  # another SAX driver
+        return
+    reader = locator._ref
+    expat_parser = reader._parser
+    if reader._namespaces and isinstance(expat_parser, xml.parsers.expat.XMLParserType):
+        start, end = _element_handlers(parser, reader.start_element_ns, reader.end_element_ns)
+        expat_parser.StartElementHandler = start
+        expat_parser.EndElementHandler = end
+
+
+_START_TAGS: dict[str, tuple] = {}
+_END_TAGS: dict[str, tuple] = {}
+_ATTRIBUTE_KEYS: dict[str, tuple[str, str]] = {}
+
+
+def _element_handlers(parser, sax_start, sax_end):
+    """expat StartElementHandler and EndElementHandler that call feedparser's `parser` as
+    xml.sax's start_element_ns/end_element_ns and feedparser's startElementNS/endElementNS
+    (with the qname None that xml.sax always passes) would. A name they do not expect (a
+    namespace URI with spaces) goes through `sax_start`/`sax_end`, xml.sax's own."""
+    matchnamespaces = parser._matchnamespaces
+
+    def start(name, attrs):
+        known = _START_TAGS.get(name)
+        if known is None:
+            known = _remembered(_START_TAGS, name, _start_tag_of(name, matchnamespaces))
+            if known is None:
+                return sax_start(name, attrs)
+        tag, namespace, localname, xmlns = known
+        keys = None
+        if attrs:
+            keys = _attribute_keys(attrs, matchnamespaces)
+            if keys is None:
+                return sax_start(name, attrs)
+        if tag is None:
+            tag = _with_prefix_in_use(parser, namespace, localname)
+        if keys is None and xmlns is None and not parser.decls:
+            return _start_tag_without_attributes(parser, tag)
+        attrs_d, parser.decls = parser.decls, {}
+        if xmlns is not None:
+            attrs_d["xmlns"] = xmlns
+        if keys is not None:
+            values = list(attrs.values())
+            for (local_key, _), value in zip(keys, values):
+                attrs_d[local_key] = value
+            for (_, qualified_key), value in zip(keys, values):
+                attrs_d[qualified_key] = value
+        parser.unknown_starttag(tag, list(attrs_d.items()))
+
+    def end(name):
+        known = _END_TAGS.get(name)
+        if known is None:
+            known = _remembered(_END_TAGS, name, _end_tag_of(name, matchnamespaces))
+            if known is None:
+                return sax_end(name)
+        tag, namespace, localname = known
+        if tag is None:
+            tag = _with_prefix_in_use(parser, namespace, localname)
+        parser.unknown_endtag(tag)
+
+    return start, end
+
+
+def _remembered(cache: dict, key: str, value: object) -> object:
+    if value is not None:
+        if len(cache) >= _NAME_CACHE_LIMIT:
+            cache.clear()
+        cache[key] = value
+    return value
+
+
+def _sax_pair(name: str) -> tuple | None:
+    """xml.sax's (namespace, localname) for an expat name ("uri local prefix", "uri local" or
+    "local"); None for a name of another shape, whose pair feedparser cannot unpack."""
+    parts = name.split()
+    if len(parts) == 1:
+        return None, name
+    if len(parts) in (2, 3):
+        return parts[0], parts[1]
+    return None
+
+
+def _start_tag_of(name: str, matchnamespaces: dict) -> tuple | None:
+    """(tag, None, None, xmlns) as feedparser's startElementNS makes them for this name, or
+    (None, namespace, localname, xmlns) when the tag depends on the namespaces in use."""
+    pair = _sax_pair(name)
+    if pair is None:
+        return None
+    namespace, localname = pair
+    lowernamespace = str(namespace or "").lower()
+    if lowernamespace.find("backend.userland.com/rss") != -1:
+        namespace = "http://backend.userland.com/rss"
+        lowernamespace = namespace
+    prefix = matchnamespaces.get(lowernamespace, None)
+    localname = str(localname).lower()
+    xmlns = None
+    if (localname == "math" and namespace == _MATHML) or (localname == "svg" and namespace == _SVG):
+        xmlns = namespace
+    if prefix:
+        return str(prefix.lower() + ":" + localname).lower(), None, None, xmlns
+    if namespace:
+        return None, namespace, localname, xmlns
+    return str(localname).lower(), None, None, xmlns
+
+
+def _end_tag_of(name: str, matchnamespaces: dict) -> tuple | None:
+    """(tag, None, None) as feedparser's endElementNS makes it for this name, or
+    (None, namespace, localname) when it depends on the namespaces in use."""
+    pair = _sax_pair(name)
+    if pair is None:
+        return None
+    namespace, localname = pair
+    lowernamespace = str(namespace or "").lower()
+    prefix = matchnamespaces.get(lowernamespace, "")
+    if prefix:
+        return str(prefix + ":" + localname).lower(), None, None
+    if namespace:
+        return None, namespace, localname
+    return str(localname).lower(), None, None
+
+
+def _with_prefix_in_use(parser, namespace: str, localname: str) -> str:
+    """feedparser's tag for an element in a namespace it has no prefix for: the localname with
+    the first prefix the feed declared for that namespace, if any."""
+    for name, value in parser.namespaces_in_use.items():
+        if name and value == namespace:
+            localname = name + ":" + localname
+            break
+    return str(localname).lower()
+
+
+def _attribute_keys(attrs: dict, matchnamespaces: dict) -> list[tuple[str, str]] | None:
+    """For each attribute, the two keys feedparser's startElementNS stores its value under
+    (its localname with feedparser's prefix, then its qualified name; mostly the same)."""
+    keys = []
+    for name in attrs:
+        known = _ATTRIBUTE_KEYS.get(name)
+        if known is None:
+            known = _remembered(_ATTRIBUTE_KEYS, name, _attribute_key_of(name, matchnamespaces))
+            if known is None:
+                return None
+        keys.append(known)
+    return keys
+
+
+def _attribute_key_of(name: str, matchnamespaces: dict) -> tuple[str, str] | None:
+    parts = name.split()
+    if len(parts) == 1:
+        namespace, localname, qname = None, name, name
+    elif len(parts) == 3:
+        namespace, localname, qname = parts[0], parts[1], f"{parts[2]}:{parts[1]}"
+    elif len(parts) == 2:
+        namespace, localname, qname = parts[0], parts[1], parts[1]
+    else:
+        return None
+    prefix = matchnamespaces.get((namespace or "").lower(), "")
+    if prefix:
+        localname = prefix + ":" + localname
+    return str(localname).lower(), str(qname).lower()
+
+
+_NO_TEXTINPUT_RESET = ("title", "link", "description", "name")
+_NO_IMAGE_RESET = ("title", "link", "description", "url", "href", "width", "height")
+_METHOD_NAMES: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _start_tag_without_attributes(self, tag: str):
+    """feedparser's unknown_starttag(tag, []) (6.0.x) for an element outside content, the
+    steps that do nothing without attributes left out.
+
+    Its handler is looked up by a name made once per (prefix, tag): a name built anew for each
+    element misses CPython's method cache and walks the parser's dozen base classes.
+    """
+    if self.incontent or type(self.baseuri) is not str:
+        return self.unknown_starttag(tag, [])
+    self.depth += 1
+    baseuri = self.baseuri
+    if baseuri:
+        self.baseuri = feedparser.mixin.make_safe_absolute_uri(baseuri, baseuri) or baseuri
+    # else feedparser joins "" with "", which gives ""
+    lang = self.lang
+    if lang:
+        if tag in ("feed", "rss", "rdf:RDF"):
+            self.feeddata["language"] = lang.replace("_", "-")
+    self.basestack.append(self.baseuri)
+    self.langstack.append(lang)
+
+    if tag.find(":") != -1:
+        prefix, suffix = tag.split(":", 1)
+    else:
+        prefix, suffix = "", tag
+    prefix = self.namespacemap.get(prefix, prefix)
+    if prefix:
+        prefix = prefix + "_"
+    if (not prefix) and tag not in _NO_TEXTINPUT_RESET:
+        self.intextinput = 0
+    if (not prefix) and tag not in _NO_IMAGE_RESET:
+        self.inimage = 0
+
+    names = _METHOD_NAMES.get((prefix, suffix))
+    if names is None:
+        names = _remembered(_METHOD_NAMES, (prefix, suffix), ("_start_" + prefix + suffix,
+                                                             prefix + suffix))  # fmt: skip
+    methodname, unknown_tag = names
+    attrs_d = {}
+    try:
+        method = getattr(self, methodname)
+        return method(attrs_d)
+    except AttributeError:
+        if len(attrs_d) == 0:
+            return self.push(unknown_tag, 1)
+        context = self._get_context()
+        context[unknown_tag] = attrs_d
 
 
 # The RSS date as nearly every publisher writes it: "Mon, 23 Nov 2026 09:30:00 +0100" (or GMT).

@@ -146,3 +146,82 @@ def test_c1_check_finds_every_c1_character(seed):
         value = "".join(rng.choice(_C1_ALPHABET) for _ in range(rng.randint(0, 8)))
         expected = any("\x80" <= c <= "\x9f" for c in value)
         assert feed._may_hold_c1(value) == expected, repr(value)
+
+
+# --------------------------------------------------------------------------- expat to feedparser
+
+
+def _compare_with_sax_wrappers(monkeypatch, bodies: list[bytes]) -> None:
+    """Results with element events handed straight over equal those through xml.sax's and
+    feedparser's wrappers (and unknown_starttag for elements without attributes)."""
+    feed._speed_up_feedparser()
+    fast = [_result(body) for body in bodies]
+    monkeypatch.setattr(feed, "_hand_element_events_over", lambda parser: None)
+    plain = [_result(body) for body in bodies]
+    for body, fast_result, plain_result in zip(bodies, fast, plain):
+        assert fast_result == plain_result, body[:300]
+
+
+def test_element_events_reach_feedparser_without_the_sax_wrappers(monkeypatch):
+    feed._speed_up_feedparser()
+    started = []
+    monkeypatch.setattr(feed, "_start_tag_without_attributes",
+                        lambda parser, tag: started.append(tag))  # fmt: skip
+    _result(b"<rss version='2.0'><channel><title>T</title></channel></rss>")
+    assert started == ["channel", "title"], "the speed-up no longer applies"
+
+
+def test_element_events_equal_the_sax_path_on_stored_feeds(monkeypatch):
+    _compare_with_sax_wrappers(monkeypatch, _stored_feeds() + _random_feeds(-1))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_element_events_equal_the_sax_path_on_random_feeds(seed, monkeypatch):
+    _compare_with_sax_wrappers(monkeypatch, _random_feeds(seed))
+
+
+_ODD_DOCUMENTS = [
+    # namespaces feedparser does not know, declared with and without a prefix, reused
+    b"<rss version='2.0' xmlns:a='urn:A' xmlns:B='urn:b'><channel><a:X>1</a:X><B:y B:z='2'/>"
+    b"<item xmlns='urn:A'><title>t</title></item><item><x xmlns='urn:b'>3</x></item>"
+    b"</channel></rss>",
+    # the userland namespace, MathML and SVG, xml:base and xml:lang, xlink declarations
+    b"<rss version='2.0' xmlns='http://backend.userland.com/rss2' xml:lang='sv_SE'><channel>"
+    b"<item xml:base='http://x.se/a/'><link>b</link><description>d</description></item>"
+    b"<math xmlns='http://www.w3.org/1998/Math/MathML'><mi>x</mi></math>"
+    b"<svg xmlns='http://www.w3.org/2000/svg' xmlns:xlink='http://www.w3.org/1999/xlink'>"
+    b"<title>s</title><a xlink:href='#x'/></svg></channel></rss>",
+    # Atom with XHTML content holding MathML, SVG and prefixed elements; upper-case names
+    b"<feed xmlns='http://www.w3.org/2005/Atom' xmlns:H='http://www.w3.org/1999/xhtml'>"
+    b"<entry><TITLE>T</TITLE><content type='xhtml'><H:div><H:P Class='a'>x</H:P>"
+    b"<math xmlns='http://www.w3.org/1998/Math/MathML'><mi>y</mi></math>"
+    b"<svg xmlns='http://www.w3.org/2000/svg'><circle r='1'/></svg></H:div></content>"
+    b"<Link REL='Alternate' HREF='/x' Type='TEXT/HTML'/></entry></feed>",
+    # a namespace URI with spaces (xml.sax's pair then has more than two parts)
+    b"<rss version='2.0' xmlns:s='urn:a b'><channel><s:x>1</s:x><title s:y='2'>t</title>"
+    b"</channel></rss>",
+    # one attribute's qualified name is another's name with feedparser's prefix
+    b"<rss version='2.0' xmlns:dc='urn:other' xmlns:dc2='http://purl.org/dc/elements/1.1/'>"
+    b"<channel><item><y dc:x='1' dc2:x='2' a='3' A='4'/></item></channel></rss>",
+    # elements inside an image or a text input that end feedparser's tracking of them
+    b"<rss version='2.0'><channel><image><url>u</url><x>y</x><title>i</title><link>l</link>"
+    b"</image><textInput><x/><title>t</title><link>k</link><name>n</name></textInput>"
+    b"<item><image><x/><url>v</url><link>m</link></image><title>T</title></item>"
+    b"</channel></rss>",
+    # RSS 1.0 / RDF, an image and a text input
+    b"<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' "
+    b"xmlns='http://purl.org/rss/1.0/'><channel rdf:about='x'><title>C</title></channel>"
+    b"<image><url>u</url><title>i</title></image><textinput><name>n</name></textinput>"
+    b"<item rdf:about='y'><title>I</title><link>l</link></item></rdf:RDF>",
+]
+
+
+def test_element_events_equal_the_sax_path_on_odd_documents(monkeypatch):
+    _compare_with_sax_wrappers(monkeypatch, _ODD_DOCUMENTS)
+
+
+def test_feedparsers_join_of_two_empty_base_uris_is_empty():
+    """_start_tag_without_attributes leaves an empty base as it is, as feedparser's join does."""
+    feed._speed_up_feedparser()
+    assert feedparser.mixin._urljoin("", "") == ""
+    assert _pristine_mixin()._urljoin("", "") == ""
