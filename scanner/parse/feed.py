@@ -337,14 +337,24 @@ def _speed_up_feedparser_content_parameters() -> None:
     uses them with), so dict's own methods answer the same; they never leave the parser but
     as deep copies, which are plain FeedParserDicts with the same items as before.
     """
-    cls = feedparser.mixin._FeedParserMixin
-    feedparser_push_content = cls.push_content
+    feedparser.mixin._FeedParserMixin.push_content = _push_content
 
-    def push_content(self, tag, attrs_d, default_content_type, expecting_text):
-        feedparser_push_content(self, tag, attrs_d, default_content_type, expecting_text)
-        self.contentparams = _ContentParameters(self.contentparams)
 
-    cls.push_content = push_content
+def _push_content(self, tag, attrs_d, default_content_type, expecting_text):
+    """feedparser's push_content (6.0.x) line for line, its parameters a _ContentParameters
+    from the start instead of a FeedParserDict."""
+    self.incontent += 1
+    if self.lang:
+        self.lang = self.lang.replace("_", "-")
+    self.contentparams = _ContentParameters(
+        {
+            "type": self.map_content_type(attrs_d.get("type", default_content_type)),
+            "language": self.lang,
+            "base": self.baseuri,
+        }
+    )
+    self.contentparams["base64"] = self._is_base64(attrs_d, self.contentparams)
+    self.push(tag, expecting_text)
 
 
 class _CopyForFeedparser:
@@ -466,15 +476,20 @@ def _may_hold_c1(text: str) -> bool:
 
 
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")  # feedparser's own pattern for link queries
+_FEEDPARSER_KEYMAP = feedparser.FeedParserDict.keymap  # the keys FeedParserDict stores elsewhere
+_dict_get, _dict_pop, _dict_setitem = dict.get, dict.pop, dict.__setitem__
 
 
 def _pop(self, element, strip_whitespace=1):
     """feedparser's _FeedParserMixin.pop (6.0.x) line for line, with its cheap parts cheaper.
 
     The same steps in the same order; what differs: translate(_cp1252) is skipped for text
-    without C1 characters (_may_hold_c1), the content parameters are read through a local,
-    their two temporary keys are dropped with dict.pop instead of del inside try/except
-    KeyError, the content-type mapping and the per-entry depth map are read once, not twice.
+    without C1 characters (_may_hold_c1), the content parameters are read with dict's own get
+    (their keys have no alias; a FeedParserDict's methods are looked up through its
+    __getattr__ hook, a bound method made for each call), their two temporary keys are dropped
+    with dict.pop instead of del inside try/except KeyError, the content-type mapping and the
+    per-entry depth map are read once, not twice, and a key without an alias is stored in the
+    entry by dict's own []= (feedparser's is a Python call).
     """
     if not self.elementstack:
         return
@@ -488,7 +503,7 @@ def _pop(self, element, strip_whitespace=1):
             pieces[i] = v.decode("utf-8")
 
     contentparams = self.contentparams
-    if self.version == "atom10" and contentparams.get("type", "text") == "application/xhtml+xml":
+    if self.version == "atom10" and _dict_get(contentparams, "type", "text") == "application/xhtml+xml":
         pieces = _without_enclosing_div(pieces)
 
     output = "".join(pieces)
@@ -497,7 +512,7 @@ def _pop(self, element, strip_whitespace=1):
     if not expecting_text:
         return output
 
-    if contentparams.get("base64", 0):
+    if _dict_get(contentparams, "base64", 0):
         try:
             output = base64.decodebytes(output.encode("utf8")).decode("utf8")
         except (binascii.Error, binascii.Incomplete, UnicodeDecodeError):
@@ -507,15 +522,15 @@ def _pop(self, element, strip_whitespace=1):
         if not element == "id" or self.guidislink:
             output = self.resolve_uri(output)
 
-    if not contentparams.get("base64", 0):
+    if not _dict_get(contentparams, "base64", 0):
         output = self.decode_entities(element, output)
 
-    if not self.version.startswith("atom") and contentparams.get("type") == "text/plain":
+    if not self.version.startswith("atom") and _dict_get(contentparams, "type") == "text/plain":
         if self.looks_like_html(output):
             contentparams["type"] = "text/html"
 
-    contentparams.pop("mode", None)
-    contentparams.pop("base64", None)
+    _dict_pop(contentparams, "mode", None)
+    _dict_pop(contentparams, "base64", None)
 
     if self.resolve_relative_uris or self.sanitize_html:
         output = _resolved_and_sanitized(self, element, output)
@@ -559,10 +574,13 @@ def _pop(self, element, strip_whitespace=1):
             old_value_depth = depths.get(element)
             if old_value_depth is None or self.depth <= old_value_depth:
                 depths[element] = self.depth
-                entry[element] = output
+                if element in _FEEDPARSER_KEYMAP:
+                    entry[element] = output
+                else:
+                    _dict_setitem(entry, element, output)
             if self.incontent:
                 contentparams = feedparser.mixin.copy.deepcopy(self.contentparams)
-                contentparams["value"] = output
+                _dict_setitem(contentparams, "value", output)
                 entry[element + "_detail"] = contentparams
     elif self.infeed or self.insource:
         context = self._get_context()

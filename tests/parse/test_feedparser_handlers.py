@@ -225,3 +225,10 @@ def test_feedparsers_join_of_two_empty_base_uris_is_empty():
     feed._speed_up_feedparser()
     assert feedparser.mixin._urljoin("", "") == ""
     assert _pristine_mixin()._urljoin("", "") == ""
+
+
+def test_the_detail_value_key_has_no_feedparser_alias():
+    """_pop stores "value" in the copied content parameters with dict's own []=."""
+    assert "value" not in feedparser.FeedParserDict.keymap
+    assert "value" not in feed.FEEDPARSER_SPECIAL_KEYS
+    assert feed._FEEDPARSER_KEYMAP is feedparser.FeedParserDict.keymap
