@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, select
@@ -26,6 +26,15 @@ SameStory = Callable[[str, str], bool]  # on two items' stored token texts
 STORY_WINDOW = timedelta(days=14)  # a story's items appear within two weeks of each other
 MAX_CANDIDATES = 12  # those sharing the most bands; a flood of weak candidates is not a story
 HOT_BAND = 10  # a band key shared by more items than this stands for common words, not a story
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+_WINDOW = STORY_WINDOW // _MICROSECOND
+
+
+def moment_of(when: datetime) -> int:
+    """An aware time as whole microseconds since 1970: the same order and differences, but
+    compared without building timedeltas (the index compares each candidate's time twice)."""
+    return (when - _EPOCH) // _MICROSECOND
 
 
 class StoryJudge(Protocol):
@@ -65,7 +74,7 @@ class _Known:
 
     id: int
     story: int
-    published: datetime
+    moment: int  # published, as moment_of gives it
     text: str | None  # the stored token text, until read into `tokens`
     tokens: Any = None  # as StoryJudge.known reads them
 
@@ -91,7 +100,8 @@ class StoryIndex:
         latest = _shifted(max(item.published for item in batch), STORY_WINDOW)
         self._cover(conn, earliest, latest)
         self._read = {}
-        return [self._story_of(item, earliest, latest) for item in batch]
+        low, high = moment_of(earliest), moment_of(latest)
+        return [self._story_of(item, low, high) for item in batch]
 
     def add(self, stored: Sequence[tuple[int, Item, int | None]]) -> None:
         """Index items once they are stored: (id, item, the story it joined or None)."""
@@ -100,15 +110,15 @@ class StoryIndex:
             tokens = read.get(item.story_tokens)
             if tokens is None and item.story_sketch is not None:  # read cheaply, now
                 tokens = known(item.story_tokens, item.story_sketch)
-            self._remember(_Known(item_id, story or item_id, item.published,
+            self._remember(_Known(item_id, story or item_id, moment_of(item.published),
                                   item.story_tokens if tokens is None else None, tokens),
                            item.story_bands)
         self._read = {}
 
-    def _story_of(self, item: Item, earliest: datetime, latest: datetime) -> int | None:
-        tokens, judge, published = None, self.judge, item.published
-        for known in self._candidates(item, earliest, latest):
-            if abs(known.published - published) > STORY_WINDOW:
+    def _story_of(self, item: Item, low: int, high: int) -> int | None:
+        tokens, judge, moment = None, self.judge, moment_of(item.published)
+        for known in self._candidates(item, low, high):
+            if abs(known.moment - moment) > _WINDOW:
                 continue
             if tokens is None:
                 read = judge.known(item.story_tokens, item.story_sketch)
@@ -120,13 +130,15 @@ class StoryIndex:
                 return known.story
         return None
 
-    def _candidates(self, item: Item, earliest: datetime, latest: datetime) -> list[_Known]:
-        """Items sharing the most bands first (then the oldest), at most MAX_CANDIDATES."""
+    def _candidates(self, item: Item, low: int, high: int) -> list[_Known]:
+        """Items published from `low` to `high` (moment_of) sharing the most bands first
+        (then the oldest), at most MAX_CANDIDATES."""
         hits: list[int] = []
-        for ids in map(self._by_band.get, map(hash, item.story_bands)):
+        # filter(None): the bands no other item has (most) are passed over in C; ids start at 1
+        for ids in filter(None, map(self._by_band.get, map(hash, item.story_bands))):
             if type(ids) is int:
                 hits.append(ids)
-            elif ids is not None and len(ids) <= HOT_BAND:
+            elif len(ids) <= HOT_BAND:
                 hits += ids
         ranked = sorted(hits)
         if len(set(hits)) < len(hits):  # else (mostly) each shares one band: oldest first
@@ -136,7 +148,7 @@ class StoryIndex:
         found, known = [], self._known
         for item_id in ranked:
             candidate = known[item_id]
-            if earliest <= candidate.published <= latest:
+            if low <= candidate.moment <= high:
                 found.append(candidate)
                 if len(found) == MAX_CANDIDATES:
                     break
@@ -166,17 +178,17 @@ class StoryIndex:
                  .order_by(items.c.id))
         for row in conn.execute(query):
             if row.id not in self._known:
-                self._remember(_Known(row.id, row.story_id or row.id, row.published,
+                self._remember(_Known(row.id, row.story_id or row.id, moment_of(row.published),
                                       row.story_tokens or ""), row.story_bands.split())
 
     def _remember(self, known: _Known, bands) -> None:
         self._known[known.id] = known
         by_band, item_id = self._by_band, known.id
-        for key in map(hash, bands):
-            ids = by_band.get(key)
-            if ids is None:
-                by_band[key] = item_id
-            elif type(ids) is int:
+        for key in map(hash, bands):  # an item's band keys are distinct (each names its band)
+            ids = by_band.setdefault(key, item_id)
+            if ids is item_id:
+                continue
+            if type(ids) is int:
                 by_band[key] = [ids, item_id]
             else:
                 ids.append(item_id)

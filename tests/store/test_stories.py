@@ -11,7 +11,7 @@ from scanner.cycle import same_story, story_index
 from scanner.models import FetchResult, Item, SourceState
 from scanner.preparing import with_story_signature
 from scanner.store import Store, StoryIndex, migrations
-from scanner.store.stories import HOT_BAND, MAX_CANDIDATES, TextJudge, _Known
+from scanner.store.stories import HOT_BAND, MAX_CANDIDATES, TextJudge, _Known, moment_of
 
 NOW = datetime(2026, 11, 19, 10, 0, tzinfo=timezone.utc)
 REPORT = ("Biblioteksstatistiken för 2025 visar att besöken på folkbiblioteken ökade med fyra "
@@ -136,7 +136,8 @@ def plain_candidates(index: StoryIndex, bands, earliest, latest) -> list[int]:
         ids = [ids] if type(ids) is int else ids or []
         for item_id in ids if len(ids) <= HOT_BAND else []:
             shared[item_id] = shared.get(item_id, 0) + 1
-    inside = [i for i in shared if earliest <= index._known[i].published <= latest]
+    inside = [i for i in shared
+              if moment_of(earliest) <= index._known[i].moment <= moment_of(latest)]
     return sorted(inside, key=lambda i: (-shared[i], i))[:MAX_CANDIDATES]
 
 
@@ -146,11 +147,25 @@ def test_candidates_are_ranked_as_the_plain_ranking_ranks_them():
     bands = [f"b{n % 24}:{n:04x}" for n in range(300)]  # some shared by more than HOT_BAND
     for item_id in rng.sample(range(1, 2000), 400):
         published = NOW + timedelta(hours=rng.randrange(-400, 400))
-        index._remember(_Known(item_id, item_id, published, ""), rng.sample(bands, 6))
+        index._remember(_Known(item_id, item_id, moment_of(published), ""),
+                        rng.sample(bands, 6))
     for _ in range(200):
         asked = rng.sample(bands, 8)
         earliest = NOW + timedelta(hours=rng.randrange(-400, 0))
         latest = earliest + timedelta(hours=rng.randrange(0, 500))
         it = replace(item("kb", "x", "Rubrik", OTHER), story_bands=tuple(asked))
-        assert [k.id for k in index._candidates(it, earliest, latest)] == \
+        found = index._candidates(it, moment_of(earliest), moment_of(latest))
+        assert [k.id for k in found] == \
             plain_candidates(index, asked, earliest, latest)
+
+
+def test_moments_order_and_part_times_as_the_times_do():
+    times = [datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc),
+             NOW, NOW + timedelta(microseconds=1), NOW - timedelta(days=14),
+             NOW - timedelta(days=14, microseconds=1),
+             NOW.astimezone(timezone(timedelta(hours=2)))]
+    for a in times:
+        for b in times:
+            assert (moment_of(a) < moment_of(b)) == (a < b)
+            assert (abs(moment_of(a) - moment_of(b)) > moment_of(NOW) - moment_of(
+                NOW - timedelta(days=14))) == (abs(a - b) > timedelta(days=14))
