@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, bindparam, case, func, select, update
@@ -73,7 +73,7 @@ class Store:
         if not records:
             return
         with self.engine.begin() as conn:
-            upsert.upsert(conn, source_state, [asdict(state) for _, state in records],
+            upsert.upsert(conn, source_state, [_state_row(state) for _, state in records],
                           key="source_id")
             _insert_log_rows(conn, [_log_row(result) for result, _ in records])
 
@@ -94,7 +94,7 @@ class Store:
         return counts
 
     def _save_state_and_log(self, conn, result, state, counts, skipped) -> None:
-        upsert.upsert(conn, source_state, [asdict(state)], key="source_id")
+        upsert.upsert(conn, source_state, [_state_row(state)], key="source_id")
         _insert_log_rows(conn, [_log_row(result, counts, skipped)])
 
     # -- reading ------------------------------------------------------------------------------
@@ -212,6 +212,12 @@ class Store:
     def count_items(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(items)).scalar_one()
+
+
+def _state_row(state: SourceState) -> dict:
+    """The state's columns: dataclasses.asdict without its deep copy of every value (all of
+    them are plain values), a tenth of a millisecond per source."""
+    return dict(vars(state))
 
 
 def _log_row(result: FetchResult, counts: BatchCounts = BatchCounts(), skipped: int = 0) -> dict:

@@ -3,9 +3,10 @@ driver's executemany as ready tuples."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
-from sqlalchemy import Column, Connection, DateTime, Table
+from sqlalchemy import Column, Connection, DateTime, Dialect, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from scanner.store.schema import UTCDateTime
@@ -83,7 +84,7 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: li
 def bound_rows(conn: Connection, table: Table, columns: Sequence[str],
                rows: list[tuple]) -> list[tuple]:
     """`rows` with each value bound for its column, column by column."""
-    processors = [_bind_processor(conn, table.c[name]) for name in columns]
+    processors = _processors(conn.dialect, table, tuple(columns))
     if not any(processors):
         return rows
     values = list(zip(*rows))
@@ -106,3 +107,11 @@ def _processed(process, values: tuple, column: Column):
 
 def _bind_processor(conn: Connection, column: Column):
     return column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+
+
+@functools.lru_cache(maxsize=64)
+def _processors(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> list:
+    """Each column's bind processor (or None), worked out once per statement shape: a scan
+    cycle writes the same few shapes for every source."""
+    return [column.type.dialect_impl(dialect).bind_processor(dialect)
+            for column in map(table.c.__getitem__, columns)]
