@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scanner.models import Entry
+from scanner.models import Entry, built
 from scanner.parse.text import (
     clean_line,
     fix_mojibake,
@@ -96,7 +96,8 @@ def build_entry(raw: RawEntry, fetched_at: datetime) -> tuple[Entry, list[str]]:
         raise SkipEntry("it has no title, link or text")
     published, date_missing = _published(raw, fetched_at, notes)
     return (
-        Entry(
+        built(  # Entry(...) without its frozen __init__, which sets each field in turn
+            Entry,
             title=title or _title_from_text(text) or url or "",
             url=url,
             guid=(raw.guid or "").strip() or None,

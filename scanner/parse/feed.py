@@ -32,7 +32,7 @@ import feedparser.api
 import feedparser.datetimes
 import feedparser.mixin
 
-from scanner.models import ParseResult
+from scanner.models import ParseResult, built
 from scanner.parse.entry import RawEntry, build_entries
 from scanner.parse.jsonfeed import parse_json_feed
 from scanner.parse.text import (
@@ -973,7 +973,8 @@ def _raw_entry(index: int, entry: Mapping, feed_base: str, feed_language: str | 
     summary = dict(entry.get("summary_detail") or {})  # absent when feedparser copied content
     content = dict(_best_content(entry.get("content")))
     published, updated, date_text = _entry_dates(entry)
-    return RawEntry(
+    return built(  # RawEntry(...) without its frozen __init__ (see models.built)
+        RawEntry,
         index=index,
         title=title.get("value") or entry.get("title") or "",
         title_is_html="html" in (title.get("type") or ""),

@@ -1,5 +1,6 @@
 """feedparser's per-element methods replaced by faster copies (feed._speed_up_feedparser_*),
-pinned against feedparser's own methods on every feed the tests have and random ones.
+pinned against feedparser's own methods on every feed the tests have and random ones; and the
+entries built without their dataclass __init__.
 
 Each test parses the same bodies twice, with the fast method and with feedparser's own (from a
 fresh copy of its module, untouched by the speed-ups), and compares everything feedparser
@@ -8,20 +9,25 @@ returns. A new feedparser release that changes one of them fails here.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import io
 import pathlib
 import random
+from datetime import datetime, timezone
 from types import ModuleType
 
 import feedparser
 import feedparser.mixin
 import pytest
 
+from scanner import models
+from scanner.parse import entry as entry_module
 from scanner.parse import feed
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FEED_SUFFIXES = {".xml", ".rss", ".atom"}
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
 
 
 def _stored_feeds() -> list[bytes]:
@@ -232,3 +238,37 @@ def test_the_detail_value_key_has_no_feedparser_alias():
     assert "value" not in feedparser.FeedParserDict.keymap
     assert "value" not in feed.FEEDPARSER_SPECIAL_KEYS
     assert feed._FEEDPARSER_KEYMAP is feedparser.FeedParserDict.keymap
+
+
+# --------------------------------------------------------------------------- entries built
+
+
+@pytest.mark.parametrize("cls", [entry_module.RawEntry, models.Entry])
+def test_entries_built_without_init_equal_those_made_by_it(cls):
+    """_raw_entry and build_entry make RawEntry and Entry with models.built, right while they
+    are plain frozen dataclasses given every field in order (same __dict__, equal, same hash)."""
+    assert not hasattr(cls, "__post_init__") and not hasattr(cls, "__slots__")
+    names = [field.name for field in dataclasses.fields(cls)]
+    values = {name: f"v-{name}" for name in names}
+    made, quick = cls(**values), models.built(cls, **values)
+    assert quick == made and hash(quick) == hash(made) and repr(quick) == repr(made)
+    assert list(quick.__dict__.items()) == list(made.__dict__.items())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        quick.title = "x"
+
+
+def test_raw_entries_and_entries_are_given_every_field_in_order():
+    rss = (b"<rss version='2.0'><channel><item><title>T</title><link>https://x.se/a</link>"
+           b"<description>D</description><author>a@x.se (A)</author></item></channel></rss>")
+    made = []
+    original_built = models.built
+    def recording_built(cls, **attributes):
+        made.append((cls, list(attributes)))
+        return original_built(cls, **attributes)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(feed, "built", recording_built)
+        patch.setattr(entry_module, "built", recording_built)
+        result = feed.parse_feed(rss, {}, "https://x.se/feed", NOW)
+    assert result.entries and [cls for cls, _ in made] == [entry_module.RawEntry, models.Entry]
+    for cls, names in made:
+        assert names == [field.name for field in dataclasses.fields(cls)]
