@@ -26,6 +26,7 @@ from scanner.fetch.http import (
     conditional_headers, drain, host_key, read_capped, read_prefix, redirect_target,
 )
 from scanner.fetch.hostqueue import HostQueues
+from scanner.fetch.pools import HostPools
 from scanner.fetch.robots import ROBOTS_MAX_BYTES, RobotsCache, RobotsEntry
 from scanner.models import FetchResult, Source, SourceState
 from scanner.settings import Settings
@@ -69,12 +70,15 @@ class Fetcher:
         self._transport = transport
         self._robots_cache = {} if robots_cache is None else robots_cache
         self._client: httpx.AsyncClient | None = None
+        self._pools: HostPools | None = None  # None with a transport given
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._global: asyncio.Semaphore | None = None
         self.robots: RobotsCache | None = None
 
     async def __aenter__(self) -> "Fetcher":
-        self._client = _make_client(self.settings, self._transport)
+        if self._transport is None:
+            self._pools = HostPools(self.settings.per_host_limit, _tls_context())
+        self._client = _make_client(self.settings, self._transport or self._pools)
         self._global = asyncio.Semaphore(self.settings.concurrency)
         if self.settings.respect_robots:
             self.robots = RobotsCache(self._load_robots, self.settings.robots_cache_seconds,
@@ -120,7 +124,8 @@ class Fetcher:
                 try:
                     await work(key)
                 finally:
-                    queues.release(key)
+                    if queues.release(key) and self._pools is not None:
+                        await self._pools.close_host(key)
 
         workers = min(self.settings.concurrency, len(pairs))
         await asyncio.gather(*(worker() for _ in range(workers)))
@@ -244,7 +249,7 @@ DIRECT = {"all://127.0.0.1": None, "all://localhost": None, "all://[::1]": None}
 
 
 def _make_client(settings: Settings, transport: httpx.AsyncBaseTransport | None):
-    """One client per cycle, TLS verified, keep-alive pool sized to the concurrency."""
+    """One client per cycle, TLS verified; `transport` is HostPools (or a test's transport)."""
     return httpx.AsyncClient(
         transport=transport, mounts=DIRECT, verify=_tls_context(), follow_redirects=False,
         max_redirects=10,

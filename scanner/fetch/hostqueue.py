@@ -37,5 +37,7 @@ class HostQueues:
             del self._queues[key]
         return index
 
-    def release(self, key: str) -> None:
+    def release(self, key: str) -> bool:
+        """One worker leaves host key; True when it was the last and no work is left there."""
         self._workers[key] -= 1
+        return self._workers[key] == 0 and key not in self._queues
