@@ -35,7 +35,7 @@ from scanner.classify.features import (
 )
 from scanner.classify.model import TagModel, TrainReport, f1_summary
 from scanner.classify.rules import THRESHOLD, RuleEvidence, RuleMatcher, round4, words_of
-from scanner.classify.text import plain_tokens
+from scanner.classify.text import plain_lowered
 from scanner.errors import ScannerError
 from scanner.models import Taxonomy, built
 from scanner.plaintext import plain_utf8
@@ -132,13 +132,17 @@ class Tagger:
     `detect_language(text) -> "sv" | "en" | "other"` is injected by the caller (the parse stage
     owns language detection); without it, and without a `lang` per item, `lang` is "".
     `language_of_words(words, characters)`, when given, is detect_language's answer for an
-    item of plain text from the words the rules split it into (None: ask detect_language).
+    item of plain text from the words the rules split it into (None: ask detect_language);
+    `language_of_plain(words, parts, characters)` the same answer, also given the bytes
+    (text.plain_lowered) of the title and text those words come from; used when given.
     """
 
     def __init__(self, taxonomy: Taxonomy, rules: RuleMatcher, model: TagModel | None = None,
                  blend: Blend | None = None,
                  detect_language: Callable[[str], str] | None = None,
-                 language_of_words: Callable[[list[str], int], str | None] | None = None):
+                 language_of_words: Callable[[list[str], int], str | None] | None = None,
+                 language_of_plain: Callable[[list[str], tuple[bytes, ...], int], str | None]
+                 | None = None):
         self.taxonomy, self.rules, self.model = taxonomy, rules, model
         self.tag_ids = tuple(tag.id for tag in taxonomy.tags)
         self._priority = {tag.id: tag.priority for tag in taxonomy.tags}
@@ -148,6 +152,7 @@ class Tagger:
                                        if f.name in stored})
         self.detect_language = detect_language
         self.language_of_words = language_of_words if detect_language is not None else None
+        self.language_of_plain = language_of_plain if detect_language is not None else None
         self._model_columns, self._thresholds = self._model_constants()
 
     def _model_constants(self) -> tuple[np.ndarray, np.ndarray]:
@@ -195,16 +200,16 @@ class Tagger:
         language_of_words (None for the others, or without language_of_words). `plains`: the
         plain_utf8 of each item's title and text, where _prepared knows it."""
         found, tokens, words = [], [], []
-        for_language = self.language_of_words is not None
+        for_language = self.language_of_words is not None or self.language_of_plain is not None
         for i, ((title, text, _, _), plain) in enumerate(zip(prepared, plains)):
             try:
-                title_words, text_words, model_tokens = item_words(title, text, *plain)
+                title_words, text_words, model_tokens, lowered = _item_words(title, text, *plain)
                 found.append(self.rules.evidence_of_words(title_words, text_words))
             except Exception as exc:  # noqa: BLE001 - reported per item, nothing kept
                 raise TaggingError(f"item {i} ('{title[:60]}'): the rules failed: {exc}") from exc
             tokens.append(model_tokens)
-            words.append(title_words + text_words if for_language and model_tokens is not None
-                         else None)
+            words.append((title_words + text_words, lowered)
+                         if for_language and model_tokens is not None else None)
         relevant = np.fromiter((f.relevant for f in found), bool, len(found))
         return found, _score_matrix(found, self._columns), relevant, tokens, words
 
@@ -244,9 +249,9 @@ class Tagger:
         return features
 
     def _decide(self, item, found: RuleEvidence, given: list, relevant: bool,
-                plain_words: list[str] | None = None) -> TagDecision:
+                plain_words: tuple[list[str], tuple[bytes, bytes]] | None = None) -> TagDecision:
         """`given`: (column, score, origin code, model words) of each tag the item gets;
-        `plain_words`: the item's words for language_of_words, when known."""
+        `plain_words`: the item's words and their bytes for language_of_plain, when known."""
         title, text, source_tags, lang = item
         tag_ids, scored = self.tag_ids, []
         for j, score, code, words in given:  # one column per tag: no tag twice
@@ -260,11 +265,16 @@ class Tagger:
         lang = lang or self._language(title, text, plain_words)
         return _decision(relevant, tuple(scored), lang)
 
-    def _language(self, title: str, text: str, plain_words: list[str] | None = None) -> str:
+    def _language(self, title: str, text: str,
+                  plain_words: tuple[list[str], tuple[bytes, bytes]] | None = None) -> str:
         if self.detect_language is None:
             return ""
-        if plain_words is not None:  # only given with language_of_words
-            lang = self.language_of_words(plain_words, len(title) + 1 + len(text))
+        if plain_words is not None:  # only given with language_of_words or language_of_plain
+            words, parts = plain_words
+            characters = len(title) + 1 + len(text)
+            lang = (self.language_of_plain(words, parts, characters)
+                    if self.language_of_plain is not None
+                    else self.language_of_words(words, characters))
             if lang is not None:
                 return lang
         return self.detect_language(f"{title}\n{text[:5000]}")
@@ -330,6 +340,13 @@ def item_words(title: str, text: str, plain_title: bytes | None = None,
     when they are the same words, split once: for plain text (`plain_utf8`) that neither the
     rules nor `model_text` clean or cut. None: the model reads the item itself. `plain_title`
     and `plain_text`, when given, are plain_utf8(title) and plain_utf8(text)."""
+    return _item_words(title, text, plain_title, plain_text)[:3]
+
+
+def _item_words(title: str, text: str, plain_title: bytes | None = None,
+                plain_text: bytes | None = None):
+    """`item_words`, and the plain_lowered bytes of the title and the text the words were split
+    from where the model's tokens are known (else None)."""
     if (len(title) <= MAX_MODEL_TITLE_CHARS and len(text) <= MAX_MODEL_CHARS
             and _shareable(title) and _shareable(text)):
         if plain_title is None:
@@ -337,9 +354,10 @@ def item_words(title: str, text: str, plain_title: bytes | None = None,
         if plain_text is None:
             plain_text = plain_utf8(text)
         if plain_title is not None and plain_text is not None:
-            title_words, text_words = plain_tokens(plain_title), plain_tokens(plain_text)
-            return title_words, text_words, title_words * TITLE_REPEAT + text_words
-    return words_of(title), words_of(text), None
+            lowered = plain_lowered(plain_title), plain_lowered(plain_text)
+            title_words, text_words = lowered[0].decode().split(), lowered[1].decode().split()
+            return title_words, text_words, title_words * TITLE_REPEAT + text_words, lowered
+    return words_of(title), words_of(text), None, None
 
 
 def _shareable(text: str) -> bool:

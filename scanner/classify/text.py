@@ -99,10 +99,16 @@ def tokens(text: str) -> list[str]:
 
 def plain_tokens(plain: bytes) -> list[str]:
     """`tokens` of a text whose `plain_utf8` is `plain`."""
+    return plain_lowered(plain).decode("utf-8").split()
+
+
+def plain_lowered(plain: bytes) -> bytes:
+    """What `plain_tokens` splits: `plain` with é as e, lower-cased, and every ASCII character
+    that is not a letter or digit a space."""
     for e_acute in _E_ACUTE:
         if e_acute in plain:
             plain = plain.replace(e_acute, b"e")
-    return plain.translate(_PLAIN_SEPARATE).decode("utf-8").split()
+    return plain.translate(_PLAIN_SEPARATE)
 
 
 def _special_char(match: re.Match[str]) -> str:

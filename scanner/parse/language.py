@@ -109,6 +109,38 @@ def language_of_words(words: list[str], characters: int, default: str = OTHER) -
     return _verdict(words, letters, default, plain=True)
 
 
+def language_of_plain(words: list[str], parts: tuple[bytes, ...], characters: int,
+                      default: str = OTHER) -> str | None:
+    """`language_of_words(words, characters, default)`, also given the bytes the words were
+    split from: each part (title, text) as the rules lower-case plain text without é
+    (classify.text.plain_lowered), whose bytes are spaces, ASCII letters and digits, and those
+    of å ä ö. Which words have digits, and the letters å ä ö, are then read from the bytes by
+    a translate and a few searches in C, instead of joining the words and testing every
+    character."""
+    if characters > SAMPLE_CHARS:
+        return None
+    sample = b" ".join(parts)
+    # (find, not `in`: `in` first tries a bytes needle as an int, and formats an error)
+    classes = sample.translate(_BYTE_CLASSES)
+    if classes.find(b"0") >= 0 and (classes.find(b"a0") >= 0 or classes.find(b"0a") >= 0):
+        return None  # a word mixes letters and digits
+    if classes.find(b"a") < 0:
+        return default  # no word has a letter (as language_of_words, whose words are then [])
+    # the words that are digits only count for nothing: no stopword, ending or letter of them;
+    # the last byte of å ä ö is no other byte of such text
+    swedish = sample.count(_A_UMLAUT_END) + sample.count(_O_UMLAUT_END)
+    scores = _stopword_scores(words)
+    _add_letter_counts(scores, 0, swedish, sample.count(_A_RING_END))
+    return _decided(words, scores, default)
+
+
+# plain_lowered bytes -> b"0" for a digit, b" " for a space, b"a" for a letter or letter byte
+_BYTE_CLASSES = bytes(ord("0") if chr(b).isdigit() and b < 128 else 32 if b == 32 else ord("a")
+                      for b in range(256))
+_A_UMLAUT_END, _O_UMLAUT_END, _A_RING_END = ("ä".encode()[-1:], "ö".encode()[-1:],
+                                             "å".encode()[-1:])
+
+
 def _verdict(words: list[str], letters: str, default: str, plain: bool = False) -> str:
     """The language of a sample of these words and letters (other characters do not count);
     `plain` as for _add_letter_evidence."""
@@ -116,6 +148,12 @@ def _verdict(words: list[str], letters: str, default: str, plain: bool = False) 
         return default
     scores = _stopword_scores(words)
     _add_letter_evidence(letters, scores, plain)
+    return _decided(words, scores, default)
+
+
+def _decided(words: list[str], scores: dict[str, float], default: str) -> str:
+    """The verdict from the stopword and letter scores, word endings added when those say
+    little."""
     if max(scores.values()) < 1.0:
         _add_ending_evidence(words, scores)
     best = max(scores, key=scores.__getitem__)
@@ -151,13 +189,16 @@ def _add_letter_evidence(sample: str, scores: dict[str, float], plain: bool = Fa
     `plain`: the sample is plain text (scanner.plaintext), which has no æ ø ü ß: they are not
     counted, and adding their 0.0 to a score (never -0.0) would change nothing."""
     nordic = 0 if plain else sample.count("æ") + sample.count("ø")
-    swedish = sample.count("ä") + sample.count("ö")
-    aring = sample.count("å")
+    _add_letter_counts(scores, nordic, sample.count("ä") + sample.count("ö"), sample.count("å"))
+    if not plain:
+        scores["de"] += 1.0 * (sample.count("ü") + sample.count("ß"))
+
+
+def _add_letter_counts(scores: dict[str, float], nordic: int, swedish: int, aring: int) -> None:
+    """The evidence of æ ø (nordic), ä ö (swedish) and å (aring) counted in a sample."""
     scores["nd"] += 1.5 * nordic
     scores["sv"] += 0.5 * (swedish + aring) if not nordic else 0.0
     scores["fi"] += 0.2 * swedish if not aring else 0.0
-    if not plain:
-        scores["de"] += 1.0 * (sample.count("ü") + sample.count("ß"))
 
 
 def _add_ending_evidence(words: list[str], scores: dict[str, float]) -> None:
