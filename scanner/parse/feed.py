@@ -22,6 +22,7 @@ import re
 import time
 import xml.parsers.expat
 import xml.sax.expatreader
+import xml.sax.saxutils
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -477,7 +478,8 @@ def _may_hold_c1(text: str) -> bool:
 
 _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")  # feedparser's own pattern for link queries
 _FEEDPARSER_KEYMAP = feedparser.FeedParserDict.keymap  # the keys FeedParserDict stores elsewhere
-_dict_get, _dict_pop, _dict_setitem = dict.get, dict.pop, dict.__setitem__
+_dict_get, _dict_pop = dict.get, dict.pop
+_dict_getitem, _dict_setitem = dict.__getitem__, dict.__setitem__
 
 
 def _pop(self, element, strip_whitespace=1):
@@ -564,9 +566,9 @@ def _pop(self, element, strip_whitespace=1):
             if not self.inimage:
                 output = output.replace("&amp;", "&")
                 output = _QUERY_ENTITY.sub(r"&\g<1>", output)
-                entry[element] = output
+                _dict_setitem(entry, "link", output)  # neither key has an alias
                 if output:
-                    entry["links"][-1]["href"] = output
+                    _dict_setitem(_dict_getitem(entry, "links")[-1], "href", output)
         else:
             if element == "description":
                 element = "summary"
@@ -581,7 +583,11 @@ def _pop(self, element, strip_whitespace=1):
             if self.incontent:
                 contentparams = feedparser.mixin.copy.deepcopy(self.contentparams)
                 _dict_setitem(contentparams, "value", output)
-                entry[element + "_detail"] = contentparams
+                detail_key = element + "_detail"
+                if detail_key in _FEEDPARSER_KEYMAP:
+                    entry[detail_key] = contentparams
+                else:
+                    _dict_setitem(entry, detail_key, contentparams)
     elif self.infeed or self.insource:
         context = self._get_context()
         if element == "description":
@@ -686,6 +692,21 @@ def _hand_element_events_over(parser) -> None:
         start, end = _element_handlers(parser, reader.start_element_ns, reader.end_element_ns)
         expat_parser.StartElementHandler = start
         expat_parser.EndElementHandler = end
+        expat_parser.CharacterDataHandler = _character_handler(parser)
+
+
+def _character_handler(parser):
+    """feedparser's characters(text), which is its handle_data(text) (6.0.x), in one call: the
+    text added to the open element, escaped inside XHTML content."""
+
+    def characters(text):
+        if not parser.elementstack:
+            return
+        if _dict_get(parser.contentparams, "type") == "application/xhtml+xml":
+            text = xml.sax.saxutils.escape(text)
+        parser.elementstack[-1][2].append(text)
+
+    return characters
 
 
 _START_TAGS: dict[str, tuple] = {}
@@ -926,7 +947,7 @@ def _plain_rfc822_date(text: str) -> time.struct_time | None:
     try:
         month_number = _MONTH_NUMBERS[month]
         stamp = datetime(int(year), month_number, int(day), int(hour), int(minute), int(second))
-        if sign is None:  # GMT
+        if sign is None or (offset_hours == "00" and offset_minutes == "00"):  # GMT, +0000
             return stamp.utctimetuple()
         offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes))
         return (stamp - offset if sign == "+" else stamp + offset).utctimetuple()

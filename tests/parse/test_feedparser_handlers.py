@@ -177,6 +177,13 @@ def test_element_events_reach_feedparser_without_the_sax_wrappers(monkeypatch):
     assert started == ["channel", "title"], "the speed-up no longer applies"
 
 
+def test_text_reaches_feedparser_without_its_characters_method(monkeypatch):
+    feed._speed_up_feedparser()
+    monkeypatch.setattr(feedparser.api.StrictFeedParser, "characters", None)  # not called
+    result = _result(b"<rss version='2.0'><channel><title>T &amp; U</title></channel></rss>")
+    assert result[3]["title"] == "T & U", "the speed-up no longer applies"
+
+
 def test_element_events_equal_the_sax_path_on_stored_feeds(monkeypatch):
     _compare_with_sax_wrappers(monkeypatch, _stored_feeds() + _random_feeds(-1))
 
