@@ -249,36 +249,70 @@ class StorySignature:
 def story_signature(title: str, text: str) -> StorySignature:
     """The signature of an item from its title and the first STORY_TEXT_WORDS words of its
     plain text. The same on every process and machine, so band keys can be stored."""
-    return _signatures([_token_sets(title, text)])[0]
+    return story_signatures([(title, text)])[0]
 
 
 def story_signatures(texts: Iterable[tuple[str, str]]) -> list[StorySignature]:
     """story_signature of each (title, text) in turn, the min-hashes of all taken together:
     numpy's fixed cost is paid once, not for every item."""
-    return _signatures([_token_sets(title, text) for title, text in texts])
+    return _signatures([_token_pair(title, text) for title, text in texts])
 
 
-def _token_sets(title: str, text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """The tokens of the title and text start, and those of the title."""
+class StoryFields(NamedTuple):
+    """What an item keeps of its story signature: signature_tokens_text, the band keys and
+    story_sketch."""
+
+    tokens_text: str
+    bands: tuple[str, ...]
+    sketch: StorySketch
+
+
+def story_fields(texts: Iterable[tuple[str, str]]) -> list[StoryFields]:
+    """The StoryFields of story_signature(title, text) for each (title, text), worked out
+    without the signatures (their token sets and Python ints for every token): the sketch's
+    bucket bits come out of the same padded table of token rows as the min-hashes."""
+    pairs = [_token_pair(title, text) for title, text in texts]
+    bands, sketches = _bands_and_sketches(pairs, sketches=True)
+    return list(map(StoryFields, map(_tokens_text, pairs), bands, sketches))
+
+
+TokenPair = tuple[frozenset[str], set[str]]  # an item's title tokens, and its other tokens
+
+
+def _token_pair(title: str, text: str) -> TokenPair:
+    """The tokens of the title, and those of the text start that are not the title's."""
     title_tokens = _story_tokens((title or "").split())
-    words = (text or "").split(maxsplit=STORY_TEXT_WORDS)[:STORY_TEXT_WORDS]
-    return title_tokens | _story_tokens(words), title_tokens
+    rest = set(_token_stream((text or "").split(maxsplit=STORY_TEXT_WORDS)[:STORY_TEXT_WORDS]))
+    rest -= title_tokens
+    return title_tokens, rest
 
 
 def _story_tokens(words: list[str]) -> frozenset[str]:
-    """The distinct tokens of whitespace-separated words (each word's tokens cached)."""
-    return frozenset(chain.from_iterable(map(_WORD_TOKENS.__getitem__, set(words))))
+    """The distinct tokens of whitespace-separated words."""
+    return frozenset(_token_stream(words))
+
+
+def _token_stream(words: list[str]) -> Iterable[str]:
+    """The tokens of each word in turn (each word's tokens cached; a repeated word is looked
+    up again, which is cheaper than making the words distinct first)."""
+    return chain.from_iterable(map(_WORD_TOKENS.__getitem__, words))
+
+
+def _tokens_text(pair: TokenPair) -> str:
+    """signature_tokens_text of the signature with these tokens."""
+    title, rest = pair
+    return f"{' '.join(sorted(title))} | {' '.join(sorted(rest))}"
 
 
 class _Memo(dict):
     """A pure function's results by argument, each computed on first use; emptied when full.
     A hit is one dict lookup, cheaper than lru_cache's."""
 
-    def __init__(self, function: Callable[[str], Any], size: int = 65_536):
+    def __init__(self, function: Callable[[Any], Any], size: int = 65_536):
         super().__init__()
         self.function, self.size = function, size
 
-    def __missing__(self, key: str) -> Any:
+    def __missing__(self, key: Any) -> Any:
         if len(self) >= self.size:
             self.clear()
         value = self[key] = self.function(key)
@@ -330,72 +364,125 @@ def _strip_suffix(word: str, region: int) -> str:
     return word
 
 
-def _signatures(token_sets: list[tuple[frozenset[str], frozenset[str]]]
-                ) -> list[StorySignature]:
-    """The signature of each (tokens, title tokens): bands of the tokens (none without tokens:
-    an item without words is nobody's candidate) and of a title of SHARED_TOKENS or more (short
-    titles, "Nyheter", would match too much)."""
-    bands = iter(_bands_of_many([pair for pair in token_sets if pair[0]]))
-    return [StorySignature(tokens, title_tokens, next(bands) if tokens else ())
-            for tokens, title_tokens in token_sets]
+def _signatures(pairs: list[TokenPair]) -> list[StorySignature]:
+    """The signature of each (title tokens, other tokens)."""
+    bands, _ = _bands_and_sketches(pairs, sketches=False)
+    return [StorySignature(title | rest, title, item_bands)
+            for (title, rest), item_bands in zip(pairs, bands)]
 
 
-def _bands_of_many(token_sets: list[tuple[frozenset[str], frozenset[str]]]
-                   ) -> list[tuple[str, ...]]:
-    """The bands of each (tokens, title tokens), tokens never empty: story bands of all the
-    tokens, title bands of a title of SHARED_TOKENS or more. Each item has two runs of rows,
-    its title's and all its tokens' (the title's again: no harm to a minimum), and one reduceat
-    takes the minimum of every run."""
-    if not token_sets:
-        return []
-    starts, row = [], 0
-    for tokens, title_tokens in token_sets:
-        starts += (row, row + len(title_tokens))
-        row += len(title_tokens) + len(tokens)
-    rows = _token_rows(chain.from_iterable(chain(title, tokens) for tokens, title in token_sets))
-    minima = np.minimum.reduceat(rows, starts)  # a run without rows gives a row: never used
-    story_hex = _band_hex(minima[1::2, :_STORY_LANES])
-    title_hex = _band_hex(minima[0::2, :_TITLE_LANES])
+def _bands_and_sketches(pairs: list[TokenPair], sketches: bool
+                        ) -> tuple[list[tuple[str, ...]], list[StorySketch]]:
+    """The band keys of each (title tokens, other tokens), and its story_sketch if asked: story
+    bands of all its tokens (none without tokens: an item without words is nobody's candidate)
+    and title bands of a title of SHARED_TOKENS or more (short titles, "Nyheter", would match
+    too much). A batch whose padded table would be mostly padding (one very long title or
+    text) is taken in halves."""
+    if not pairs:
+        return [], []
+    title_width = max(1, max(len(title) for title, _ in pairs))
+    rest_width = max(1, max(len(rest) for _, rest in pairs))
+    rows = sum(len(title) + len(rest) for title, rest in pairs)
+    if len(pairs) > 1 and len(pairs) * (title_width + rest_width) > 2 * rows + 64 * len(pairs):
+        half = len(pairs) // 2
+        first, second = (_bands_and_sketches(part, sketches)
+                         for part in (pairs[:half], pairs[half:]))
+        return first[0] + second[0], first[1] + second[1]
+    table = _token_table(pairs, title_width, rest_width)
+    bands = _bands(pairs, table, title_width)
+    return bands, _sketches(pairs, table, title_width) if sketches else []
+
+
+def _token_table(pairs: list[TokenPair], title_width: int, rest_width: int) -> np.ndarray:
+    """The token rows of every item (items, title_width + rest_width, _ROW_LANES): its title
+    tokens' rows, padding up to title_width, its other tokens' rows, padding up to the end.
+    Padding rows are all 0xFFFF, above any 15-bit hash: they change no minimum."""
+    row, padding = _TOKEN_ROWS.__getitem__, _PADDING.__getitem__
+    parts: list[bytes] = []
+    for title, rest in pairs:
+        parts += map(row, title)
+        parts.append(padding(title_width - len(title)))
+        parts += map(row, rest)
+        parts.append(padding(rest_width - len(rest)))
+    table = np.frombuffer(b"".join(parts), np.uint16)
+    return table.reshape(len(pairs), title_width + rest_width, _ROW_LANES)
+
+
+def _bands(pairs: list[TokenPair], table: np.ndarray, title_width: int
+           ) -> list[tuple[str, ...]]:
+    """Each item's band keys from its rows: a column's minimum is a min-hash."""
+    title_minima = np.minimum.reduce(table[:, :title_width, :_LANES], axis=1)
+    minima = np.minimum(np.minimum.reduce(table[:, title_width:, :_LANES], axis=1),
+                        title_minima)
+    keys = _band_keys(minima[:, :_STORY_LANES], title_minima[:, :_TITLE_LANES])
     bands = []
-    for item, (_, title_tokens) in enumerate(token_sets):
-        keys = _keys(_STORY_PREFIXES, story_hex, item)
-        bands.append(keys + _keys(_TITLE_PREFIXES, title_hex, item)
-                     if len(title_tokens) >= SHARED_TOKENS else keys)
+    for start, (title, rest) in zip(range(0, len(keys), _KEYS_PER_ITEM), pairs):
+        if len(title) >= SHARED_TOKENS:
+            bands.append(keys[start:start + _KEYS_PER_ITEM])
+        else:
+            bands.append(keys[start:start + STORY_BANDS] if title or rest else ())
     return bands
 
 
-def _keys(prefixes: tuple[str, ...], hexes: list[str], item: int) -> tuple[str, ...]:
-    start = item * len(prefixes)
-    return tuple(map(str.__add__, prefixes, hexes[start:start + len(prefixes)]))
+def _band_keys(story_minima: np.ndarray, title_minima: np.ndarray) -> tuple[str, ...]:
+    """Every item's story and title band keys, item after item: each band's prefix and the hex
+    of its rows of min-hashes (big-endian). They are written into one text in one go, which
+    a split cuts into keys."""
+    items = len(story_minima)
+    minima = np.concatenate((story_minima, title_minima), axis=1)
+    digits = minima.astype(">u2").tobytes().hex().encode("ascii")
+    text = np.empty((items, _KEYS_PER_ITEM, _KEY_WIDTH + 1), np.uint8)
+    text[:, :, :_PREFIX_WIDTH] = _KEY_PREFIXES
+    text[:, :, _PREFIX_WIDTH:_KEY_WIDTH] = np.frombuffer(digits, np.uint8).reshape(
+        items, _KEYS_PER_ITEM, _KEY_WIDTH - _PREFIX_WIDTH)
+    text[:, :, _KEY_WIDTH] = ord(" ")
+    return tuple(text.tobytes().decode("ascii").split())
 
 
-def _token_rows(tokens: Iterable[str]) -> np.ndarray:
-    """One row of _LANES hashes per token; a column's minimum is a min-hash."""
-    rows = b"".join(map(_TOKEN_HASHES.__getitem__, tokens))
-    return np.frombuffer(rows, np.uint16).reshape(-1, _LANES)
+def _sketches(pairs: list[TokenPair], table: np.ndarray, title_width: int
+              ) -> list[StorySketch]:
+    """Each item's story_sketch from its rows: a bitmap of the buckets of its title's rows and
+    of all its rows (padding falls in a column past the last bucket), packed into bytes, read
+    as ints."""
+    items = len(pairs)
+    columns = np.minimum(table[:, :, _LANES], _BUCKETS)
+    bitmap = np.zeros((items, 2, _BUCKETS + 8), np.bool_)
+    item = np.arange(items)[:, None]
+    bitmap[item, 0, columns[:, :title_width]] = True
+    bitmap[item, 1, columns] = True
+    packed = np.packbits(bitmap[:, :, :_BUCKETS], axis=2, bitorder="little").tobytes()
+    size, from_bytes = _BUCKETS // 8, int.from_bytes
+    return [(len(title) + len(rest), len(title),
+             from_bytes(packed[start + size:start + 2 * size], "little"),
+             from_bytes(packed[start:start + size], "little"))
+            for start, (title, rest) in zip(range(0, len(packed), 2 * size), pairs)]
 
 
-def _token_hashes(token: str) -> bytes:
-    """_LANES independent 15-bit hashes of a token (SHAKE-128, not hash(), which is salted per
-    process), as native 16-bit integers. 15 bits are plenty: two different minima agree by
-    chance about once in a thousand rows, and a band needs all its rows to agree."""
-    digest = hashlib.shake_128(token.encode("utf-8")).digest(2 * _LANES)
-    return (np.frombuffer(digest, ">u2") & _LANE_MASK).astype(np.uint16).tobytes()
+def _token_row(token: str) -> bytes:
+    """A token's row of native 16-bit integers: _LANES independent 15-bit hashes (SHAKE-128,
+    not hash(), which is salted per process), then the token's bucket (see _bucket_bit). 15
+    bits are plenty: two different minima agree by chance about once in a thousand rows, and
+    a band needs all its rows to agree."""
+    data = token.encode("utf-8")
+    hashes = np.frombuffer(hashlib.shake_128(data).digest(2 * _LANES), ">u2") & _LANE_MASK
+    return np.append(hashes, zlib.crc32(data) % _BUCKETS).astype(np.uint16).tobytes()
 
 
-_TOKEN_HASHES = _Memo(_token_hashes)
-
+_ROW_LANES = _LANES + 1
+_BUCKETS = 512
+_TOKEN_ROWS = _Memo(_token_row)
+_PADDING = _Memo(lambda rows: b"\xff\xff" * _ROW_LANES * rows, 1024)
 
 _STORY_LANES, _TITLE_LANES = STORY_BANDS * STORY_ROWS, TITLE_BANDS * TITLE_ROWS
 _STORY_PREFIXES = tuple(f"b{band}:" for band in range(STORY_BANDS))
 _TITLE_PREFIXES = tuple(f"t{band}:" for band in range(TITLE_BANDS))
-_BAND_BYTES = 2 * STORY_ROWS  # and 2 * TITLE_ROWS: the rows of a band are its min-hashes
+_KEYS_PER_ITEM = STORY_BANDS + TITLE_BANDS
+_PREFIX_WIDTH = max(map(len, _STORY_PREFIXES + _TITLE_PREFIXES))
+_KEY_WIDTH = _PREFIX_WIDTH + 4 * STORY_ROWS  # 4 hex digits per 16-bit min-hash
+_KEY_PREFIXES = np.frombuffer(  # right-aligned: the spaces before a short one are split off
+    "".join(prefix.rjust(_PREFIX_WIDTH) for prefix in _STORY_PREFIXES + _TITLE_PREFIXES)
+    .encode("ascii"), np.uint8).reshape(_KEYS_PER_ITEM, _PREFIX_WIDTH)
 assert STORY_ROWS == TITLE_ROWS
-
-
-def _band_hex(minima: np.ndarray) -> list[str]:
-    """The hex of each band's rows of min-hashes (big-endian), band after band."""
-    return minima.astype(">u2").tobytes().hex(" ", _BAND_BYTES).split()
 
 
 def same_story(a: StorySignature, b: StorySignature) -> bool:
@@ -456,7 +543,7 @@ def _sketch(title: Iterable[str], rest: Iterable[str]) -> StorySketch:
             reduce(or_, rest_bits, title_buckets), title_buckets)
 
 
-_BUCKET_BITS = tuple(1 << bucket for bucket in range(512))
+_BUCKET_BITS = tuple(1 << bucket for bucket in range(_BUCKETS))
 
 
 def _bucket_bit(token: str) -> int:
@@ -589,4 +676,4 @@ def signature_from_tokens(text: str) -> StorySignature:
     original). Text without "|" is read as tokens with no title tokens."""
     title_part, _, rest = text.rpartition("|")
     title_tokens = frozenset(title_part.split())
-    return _signatures([(title_tokens.union(rest.split()), title_tokens)])[0]
+    return _signatures([(title_tokens, set(rest.split()) - title_tokens)])[0]

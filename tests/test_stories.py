@@ -3,6 +3,7 @@ tests; places are invented)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -11,9 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from scanner.dedup import (
+    SHARED_TOKENS,
     STORY_BANDS,
     STORY_TEXT_WORDS,
     TITLE_BANDS,
@@ -25,6 +28,7 @@ from scanner.dedup import (
     signature_from_tokens,
     signature_tokens_text,
     story_signature,
+    story_fields,
     story_signatures,
     story_sketch,
     story_similarity,
@@ -337,15 +341,49 @@ def test_a_parse_workers_sketch_equals_the_one_read_from_the_token_text():
 def test_signatures_of_a_batch_equal_each_signature_alone():
     """story_signatures takes the min-hashes of a whole batch at once: every signature and
     band key must be story_signature's, whatever mix of items the batch holds."""
-    rng = random.Random(3)
-    texts = list(VARIED)
-    for title, text in VARIED[:6]:
-        texts += zip(_mutations(title, rng), _mutations(text, rng))
-    batches = [texts, texts[::-1], [("", "")], [("", ""), ("", "")], [(PRESS_TITLE, "")],
-               [("Ny", ""), ("", PRESS_TEXT), ("", "")], []]
-    batches += [rng.sample(texts, rng.randint(1, len(texts))) for _ in range(5)]
-    for batch in batches:
+    for batch in _batches_of_varied_texts() + [[("", ""), ("", "")]]:
         expected = [sig(title, text) for title, text in batch]
         found = story_signatures(batch)
         assert found == expected
         assert [s.bands for s in found] == [s.bands for s in expected]
+
+
+def _batches_of_varied_texts() -> list[list[tuple[str, str]]]:
+    rng = random.Random(3)
+    texts = list(VARIED)
+    for title, text in VARIED[:6]:
+        texts += zip(_mutations(title, rng), _mutations(text, rng))
+    long_title = " ".join(f"ord{n}" for n in range(300))  # padded to, it would waste the table
+    batches = [texts, texts[::-1], [("", "")], [(PRESS_TITLE, "")], [("", PRESS_TEXT)],
+               [("Ny", ""), ("", PRESS_TEXT), ("", "")], [], texts + [(long_title, "")] + texts,
+               [(PRESS_TITLE, long_title)] + texts[:3]]
+    return batches + [rng.sample(texts, rng.randint(1, len(texts))) for _ in range(5)]
+
+
+def test_story_fields_equal_what_the_signatures_give():
+    """story_fields works out an item's token text, band keys and sketch without building its
+    signature: each must be what the signature gives, whatever mix of items the batch holds."""
+    for batch in _batches_of_varied_texts():
+        expected = [(signature_tokens_text(s), s.bands, story_sketch(s))
+                    for s in (sig(title, text) for title, text in batch)]
+        assert [tuple(fields) for fields in story_fields(batch)] == expected
+
+
+def test_band_keys_are_the_minima_of_each_tokens_hashes():
+    """The band keys, worked out the plain way: every token's SHAKE-128 lanes (15 bits each),
+    each lane's minimum over the tokens, three minima to a band, in hex. Stored keys depend on
+    every step, so this pins them whatever way the code takes the minima."""
+    for title, text in [pair for batch in _batches_of_varied_texts()[:1] for pair in batch]:
+        s = sig(title, text)
+        expected = _plain_keys("b", s.tokens, STORY_BANDS) if s.tokens else ()
+        if len(s.title_tokens) >= SHARED_TOKENS:
+            expected += _plain_keys("t", s.title_tokens, TITLE_BANDS)
+        assert s.bands == expected
+
+
+def _plain_keys(prefix: str, tokens: frozenset[str], bands: int) -> tuple[str, ...]:
+    lanes = [np.frombuffer(hashlib.shake_128(token.encode()).digest(2 * 72), ">u2") & 0x7FFF
+             for token in tokens]
+    minima = [int(value) for value in np.min(lanes, axis=0)]
+    return tuple(f"{prefix}{band}:" + "".join(f"{m:04x}" for m in minima[3 * band:3 * band + 3])
+                 for band in range(bands))
