@@ -128,8 +128,34 @@ def _content_hash(title: str, summary: str, canonical: str | None) -> str:
 
 def normalise_text(text: str) -> str:
     """NFC, case-folded, whitespace collapsed: the form hashes are taken of."""
-    folded = unicodedata.normalize("NFC", text or "").casefold()
+    text = text or ""
+    try:
+        latin = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return _normalised(text)
+    if b"\xdf" in latin or b"\xb5" in latin:  # ß and µ: casefold makes them more or other
+        return _normalised(text)
+    return _normalised_latin(latin.translate(_LATIN_CASEFOLD))
+
+
+def _normalised(text: str) -> str:
+    folded = unicodedata.normalize("NFC", text).casefold()
     return folded if _single_spaced(folded) else " ".join(folded.split())
+
+
+def _normalised_latin(folded: bytes) -> str:
+    """_normalised of Latin-1 text, given casefolded as bytes (Latin-1 text is NFC already),
+    its printable and whitespace test made on bytes rather than per character."""
+    if (len(folded.translate(None, _LATIN_UNPRINTABLE)) == len(folded) and b"  " not in folded
+            and folded[:1] != b" " and folded[-1:] != b" "):
+        return folded.decode("latin-1")
+    return " ".join(folded.decode("latin-1").split())
+
+
+# casefold of Latin-1 other than ß and µ, byte for byte; Latin-1 not str.isprintable
+_LATIN_CASEFOLD = bytes(ord(chr(byte).casefold()) if byte not in (0xB5, 0xDF) else byte
+                        for byte in range(256))
+_LATIN_UNPRINTABLE = bytes(byte for byte in range(256) if not chr(byte).isprintable())
 
 
 def _single_spaced(text: str) -> bool:

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from scanner.dedup import (
+    _normalised,
     _split_canonical,
     ItemBatch,
     canonical_url,
@@ -140,6 +141,19 @@ def test_normalise_text_is_nfc_casefolded_and_single_spaced(text):
     and join would give."""
     folded = unicodedata.normalize("NFC", text).casefold()
     assert normalise_text(text) == " ".join(folded.split())
+
+
+def test_normalise_text_of_latin_1_equals_the_general_path():
+    """Latin-1 text is casefolded by a byte table and tested for spacing as bytes: every
+    character, every pair, and random text of them must give what NFC, casefold, and split
+    and join give."""
+    rng = random.Random(5)
+    latin = [chr(code) for code in range(256)]
+    texts = latin + [a + b for a in latin for b in latin]
+    spaced = latin + [" "] * 40 + ["\xa0", "\x85", "\n", "\x1c"] * 5 + ["Å", "ß", "µ", "–"]
+    texts += ["".join(rng.choices(spaced, k=rng.randint(0, 30))) for _ in range(20_000)]
+    for text in texts:
+        assert normalise_text(text) == _normalised(text), repr(text)
 
 
 # --------------------------------------------------------------------------- to_items
