@@ -133,9 +133,10 @@ def normalise_text(text: str) -> str:
         latin = text.encode("latin-1")
     except UnicodeEncodeError:
         return _normalised(text)
-    if b"\xdf" in latin or b"\xb5" in latin:  # ß and µ: casefold makes them more or other
-        return _normalised(text)
-    return _normalised_latin(latin.translate(_LATIN_CASEFOLD))
+    folded = latin.translate(_LATIN_CASEFOLD, _LATIN_OTHERWISE)
+    if len(folded) == len(latin) and _single_spaced_bytes(folded):
+        return folded.decode("latin-1")
+    return _normalised(text)
 
 
 def _normalised(text: str) -> str:
@@ -143,19 +144,18 @@ def _normalised(text: str) -> str:
     return folded if _single_spaced(folded) else " ".join(folded.split())
 
 
-def _normalised_latin(folded: bytes) -> str:
-    """_normalised of Latin-1 text, given casefolded as bytes (Latin-1 text is NFC already),
-    its printable and whitespace test made on bytes rather than per character."""
-    if (len(folded.translate(None, _LATIN_UNPRINTABLE)) == len(folded) and b"  " not in folded
-            and folded[:1] != b" " and folded[-1:] != b" "):
-        return folded.decode("latin-1")
-    return " ".join(folded.decode("latin-1").split())
+def _single_spaced_bytes(text: bytes) -> bool:
+    return b"  " not in text and text[:1] != b" " and text[-1:] != b" "
 
 
-# casefold of Latin-1 other than ß and µ, byte for byte; Latin-1 not str.isprintable
+# Latin-1 text is NFC already, and the casefold of its characters is one Latin-1 character
+# each but for ß and µ: it is translated byte for byte. Translating drops those two and all
+# that are not printable, so a text with any of them (rare) is seen to be shorter, and goes
+# through the general path.
 _LATIN_CASEFOLD = bytes(ord(chr(byte).casefold()) if byte not in (0xB5, 0xDF) else byte
                         for byte in range(256))
-_LATIN_UNPRINTABLE = bytes(byte for byte in range(256) if not chr(byte).isprintable())
+_LATIN_OTHERWISE = bytes(byte for byte in range(256)
+                         if not chr(byte).isprintable() or byte in (0xB5, 0xDF))
 
 
 def _single_spaced(text: str) -> bool:
