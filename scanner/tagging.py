@@ -123,8 +123,16 @@ def build_tagger(spec: TaggerSpec) -> Tagger:
 
 def tag_items(tagger: Tagger, version: str, items: list[Item]) -> list[Item]:
     """Items with their automatic tags, verdict and detected language."""
-    decisions = tagger.tag_many([(i.title, i.summary) for i in items])
-    return [with_decision(item, decision, version) for item, decision in zip(items, decisions)]
+    rows = tagger.tag_rows([(i.title, i.summary) for i in items])
+    return [item_with(item, tag_scores=_item_tags(tags) if tags else (), relevant=relevant,
+                      lang=lang or item.lang, tagger_version=version)
+            for item, (relevant, tags, lang) in zip(items, rows)]
+
+
+def _item_tags(tags: list[tuple[str, float, str, str]]) -> tuple[ItemTag, ...]:
+    """The ItemTags of a decision's (tag, score, why, origin): not the source's tags, which
+    the item keeps in its own `tags`."""
+    return tuple([_item_tag(*tag) for tag in tags if tag[3] != "source"])
 
 
 def with_decision(item: Item, decision: TagDecision, version: str) -> Item:

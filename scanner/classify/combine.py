@@ -172,9 +172,16 @@ class Tagger:
 
         TaggingError names the first item that could not be tagged; no decision is partial."""
         with cyclic_gc_paused():
+            return [_decision(relevant, tuple([_tag_score(*tag) for tag in tags]), lang)
+                    for relevant, tags, lang in self._tag_many(items)]
+
+    def tag_rows(self, items) -> list[tuple[bool, list[tuple[str, float, str, str]], str]]:
+        """`tag_many`'s decisions as plain values, for a caller that builds its own objects of
+        them: (relevant, [(tag id, score, why, origin) of each tag, best first], lang)."""
+        with cyclic_gc_paused():
             return self._tag_many(items)
 
-    def _tag_many(self, items) -> list[TagDecision]:
+    def _tag_many(self, items) -> list[tuple[bool, list[tuple[str, float, str, str]], str]]:
         both = [_prepared(index, item) for index, item in enumerate(items)]
         if not both:
             return []
@@ -249,21 +256,20 @@ class Tagger:
         return features
 
     def _decide(self, item, found: RuleEvidence, given: list, relevant: bool,
-                plain_words: tuple[list[str], tuple[bytes, bytes]] | None = None) -> TagDecision:
+                plain_words: tuple[list[str], tuple[bytes, bytes]] | None = None
+                ) -> tuple[bool, list[tuple[str, float, str, str]], str]:
         """`given`: (column, score, origin code, model words) of each tag the item gets;
         `plain_words`: the item's words and their bytes for language_of_plain, when known."""
         title, text, source_tags, lang = item
         tag_ids, scored = self.tag_ids, []
         for j, score, code, words in given:  # one column per tag: no tag twice
             tag = tag_ids[j]
-            scored.append(_tag_score(tag, round4(score), _why(found.terms(tag), words),
-                                     ORIGINS[code - 1]))
+            scored.append((tag, round4(score), _why(found.terms(tag), words), ORIGINS[code - 1]))
         if source_tags:
             scored = _with_source_tags(scored, source_tags)
         if len(scored) > 1:
-            scored.sort(key=lambda t: (-t.score, self._priority.get(t.id, 9)))
-        lang = lang or self._language(title, text, plain_words)
-        return _decision(relevant, tuple(scored), lang)
+            scored.sort(key=lambda t: (-t[1], self._priority.get(t[0], 9)))
+        return relevant, scored, lang or self._language(title, text, plain_words)
 
     def _language(self, title: str, text: str,
                   plain_words: tuple[list[str], tuple[bytes, bytes]] | None = None) -> str:
@@ -306,12 +312,13 @@ def cyclic_gc_paused():
                 gc.enable()
 
 
-def _with_source_tags(scored: list[TagScore], source_tags) -> list[TagScore]:
-    """The item's tags with its source's tags: score 1.0, in place of the same tag's own."""
-    tags = {tag.id: tag for tag in scored}
+def _with_source_tags(scored: list[tuple], source_tags) -> list[tuple]:
+    """The item's (tag, score, why, origin) with its source's tags: score 1.0, in place of the
+    same tag's own."""
+    tags = {tag[0]: tag for tag in scored}
     for tag in dict.fromkeys(source_tags):
-        why = "; ".join(filter(None, ["källans tagg", tags[tag].why if tag in tags else ""]))
-        tags[tag] = TagScore(tag, 1.0, why, "source")
+        why = "; ".join(filter(None, ["källans tagg", tags[tag][2] if tag in tags else ""]))
+        tags[tag] = (tag, 1.0, why, "source")
     return list(tags.values())
 
 

@@ -222,7 +222,7 @@ def test_language_comes_from_the_item_or_the_injected_detector(taxonomy, rules):
 
 
 def test_the_language_from_the_rules_words_is_that_of_the_text(tagger, taxonomy, rules):
-    from scanner.parse.language import detect_language, language_of_words
+    from scanner.parse.language import detect_language, language_of_plain, language_of_words
 
     rng = random.Random(6)
     english = "the library and reading for children in 2024 covid19 i2 é É <b> &amp; _".split()
@@ -237,6 +237,10 @@ def test_the_language_from_the_rules_words_is_that_of_the_text(tagger, taxonomy,
                   language_of_words=language_of_words)
     assert fast.tag_many(items) == plain.tag_many(items)
     assert 0 < len(asked) <= 60  # the plain synthetic items are not read again
+    asked.clear()
+    fast.language_of_plain = language_of_plain
+    assert fast.tag_many(items) == plain.tag_many(items)
+    assert 0 < len(asked) <= 60
 
 
 def test_no_cyclic_collection_runs_while_a_batch_is_tagged(tagger, taxonomy, rules):
@@ -373,3 +377,13 @@ def test_items_are_prepared_with_the_plain_utf8_of_their_title_and_text():
             known += plain is not None
         assert item_words(got_title, got_text, *plains) == item_words(got_title, got_text)
     assert known > 1000
+
+
+def test_tag_rows_are_tag_manys_decisions_as_plain_values(tagger):
+    items = [(e.title, e.text, ("mik",) if i % 3 == 0 else ()) for i, e in
+             enumerate(synthetic(40, seed=5))]
+    decisions = tagger.tag_many(items)
+    rows = tagger.tag_rows(items)
+    assert [(d.relevant, [(t.id, t.score, t.why, t.origin) for t in d.tags], d.lang)
+            for d in decisions] == rows
+    assert any(tags for _, tags, _ in rows)

@@ -47,3 +47,25 @@ def test_item_tags_built_directly_equal_those_of_their_init():
         ItemTag("bokstart", 0.53, "träffar: bokstart", "rule+model")
     assert direct == made and hash(direct) == hash(made) and list(vars(direct)) == list(vars(made))
     assert pickle.dumps(direct) == pickle.dumps(made)
+
+
+def test_tag_items_writes_what_with_decision_writes(tmp_path):
+    from scanner.classify.combine import Tagger
+    from scanner.classify.model import TagModel
+    from scanner.classify.rules import RuleMatcher
+    from scanner.parse.language import detect_language, language_of_plain, language_of_words
+    from scanner.tagging import PACKAGED_TAXONOMY, bootstrap_spec, tag_items
+
+    spec = bootstrap_spec(PACKAGED_TAXONOMY, tmp_path, WHEN)
+    taxonomy = spec.taxonomy
+    tagger = Tagger(taxonomy, RuleMatcher(taxonomy), TagModel.from_bytes(spec.model),
+                    detect_language=detect_language, language_of_words=language_of_words,
+                    language_of_plain=language_of_plain)
+    texts = [("Bokstart för barn", "Läsfrämjande på biblioteket i Malmö, 2024."),
+             ("Library news", "Reading for children at the public library"),
+             ("Väder", "Sol och regn i helgen"), ("", "")]
+    items = [replace(item(), title=title, summary=text, lang="") for title, text in texts]
+    decisions = tagger.tag_many([(i.title, i.summary) for i in items])
+    expected = [with_decision(i, d, "v2") for i, d in zip(items, decisions)]
+    assert tag_items(tagger, "v2", items) == expected
+    assert any(i.tag_scores for i in expected)
