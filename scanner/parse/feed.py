@@ -465,6 +465,13 @@ def _speed_up_feedparser_parser_choice() -> None:
 _C1_BYTES = bytes(range(0x80, 0xA0))
 
 
+# Text that could be UTF-8 read as Latin-1: its first non-ASCII character a UTF-8 lead byte
+# followed by a continuation byte. Any other text is left as it is by feedparser's attempt to
+# encode it to Latin-1 and decode that as UTF-8: it raises (a character past U+00FF, a byte
+# that starts no UTF-8 sequence there) or gives the text back (ASCII).
+_MAY_BE_UTF8_AS_LATIN1 = re.compile(r"[\x00-\x7f]*+[\xc2-\xf4][\x80-\xbf]")
+
+
 def _may_hold_c1(text: str) -> bool:
     """False when `text` has none of U+0080..U+009F, so translate(_cp1252) leaves it as it is.
 
@@ -486,7 +493,9 @@ def _pop(self, element, strip_whitespace=1):
     """feedparser's _FeedParserMixin.pop (6.0.x) line for line, with its cheap parts cheaper.
 
     The same steps in the same order; what differs: translate(_cp1252) is skipped for text
-    without C1 characters (_may_hold_c1), the content parameters are read with dict's own get
+    without C1 characters (_may_hold_c1), the Latin-1/UTF-8 round trip for text that cannot be
+    UTF-8 read as Latin-1 (_MAY_BE_UTF8_AS_LATIN1; for Swedish text it raised and caught a
+    UnicodeDecodeError at the first "å"), the content parameters are read with dict's own get
     (their keys have no alias; a FeedParserDict's methods are looked up through its
     __getattr__ hook, a bound method made for each call), their two temporary keys are dropped
     with dict.pop instead of del inside try/except KeyError, the content-type mapping and the
@@ -541,10 +550,11 @@ def _pop(self, element, strip_whitespace=1):
         output = output.decode(self.encoding, "ignore")
 
     if self.encoding in ("utf-8", "utf-8_INVALID_PYTHON_3") and not isinstance(output, bytes):
-        try:
-            output = output.encode("iso-8859-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
+        if _MAY_BE_UTF8_AS_LATIN1.match(output):
+            try:
+                output = output.encode("iso-8859-1").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                pass
 
     if not isinstance(output, bytes) and not output.isascii() and _may_hold_c1(output):
         output = output.translate(feedparser.mixin._cp1252)

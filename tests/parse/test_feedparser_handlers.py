@@ -279,3 +279,27 @@ def test_raw_entries_and_entries_are_given_every_field_in_order():
     assert result.entries and [cls for cls, _ in made] == [entry_module.RawEntry, models.Entry]
     for cls, names in made:
         assert names == [field.name for field in dataclasses.fields(cls)]
+
+
+_ROUND_TRIP_ALPHABET = "aZ \x7f\x80\xbf\xc0\xc1\xc2\xc3\xe0\xe4\xe5\xed\xf0\xf4\xf5\xf6\xff–😀\u0100"
+
+
+def _latin1_utf8_round_trip(value: str) -> str:
+    try:
+        return value.encode("iso-8859-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_text_that_cannot_be_utf8_read_as_latin1_is_left_by_the_round_trip(seed):
+    rng = random.Random(seed)
+    skipped = 0
+    for _ in range(2000):
+        value = "".join(rng.choice(_ROUND_TRIP_ALPHABET) for _ in range(rng.randint(0, 6)))
+        if rng.random() < 0.2:
+            value = "åäö –".encode("utf-8").decode("latin-1") + value
+        if not feed._MAY_BE_UTF8_AS_LATIN1.match(value):
+            skipped += 1
+            assert _latin1_utf8_round_trip(value) == value, repr(value)
+    assert skipped > 500
