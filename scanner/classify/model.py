@@ -249,17 +249,18 @@ class TagModel:
         features and weights in one pass, sorted by pair, contribution (descending) and place
         in the row (so ties keep the row's order)."""
         rows, columns = np.asarray(rows, np.int64), np.asarray(columns, np.int64)
-        starts, lengths = x.indptr[rows], x.indptr[rows + 1] - x.indptr[rows]
+        # x's explainable features only, before each pair's row is copied out
+        useful = self._explainable[x.indices]
+        indices, data = x.indices[useful], x.data[useful]
+        indptr = np.concatenate(([0], np.cumsum(useful)))[x.indptr]
+        starts, lengths = indptr[rows], indptr[rows + 1] - indptr[rows]
         pair = np.repeat(np.arange(len(rows)), lengths)
         first = np.repeat(np.cumsum(lengths) - lengths, lengths)
         place = np.repeat(starts, lengths) + np.arange(len(pair)) - first
-        cols = x.indices[place]
-        useful = self._explainable[cols]
-        pair, place, cols = pair[useful], place[useful], cols[useful]
-        contrib = x.data[place] * self._heads.weights[cols, columns[pair]]
+        cols = indices[place]
+        contrib = data[place] * self._heads.weights[cols, columns[pair]]
         positive = contrib > 0
-        pair, place, cols, contrib = pair[positive], place[positive], cols[positive], \
-            contrib[positive]
+        pair, cols, contrib = pair[positive], cols[positive], contrib[positive]
         # the pairs are in order and each pair's places too: a stable sort keeps that order
         # among equal contributions
         order = np.lexsort((-contrib, pair))
