@@ -560,6 +560,14 @@ def test_spaces_collapse_as_split_and_join_collapse_them(seed):
     assert len(_WHITESPACE) > 20 and not any(c.isprintable() for c in _WHITESPACE if c != " ")
 
 
+def test_every_latin_1_whitespace_character_but_the_space_is_looked_for():
+    for character in map(chr, range(256)):
+        if character != " ":
+            expected = not character.isspace()
+            assert text._no_whitespace_but_spaces(f"a{character}b") is expected, repr(character)
+    assert text._no_whitespace_but_spaces("a b å")
+
+
 # ----------------------------------------------------------------------- the body feedparser gets
 
 _DECLARATIONS = ['<?xml version="1.0" encoding="utf-8"?>', "<?xml version='1.0' encoding='UTF-8'?>",
