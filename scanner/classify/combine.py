@@ -25,7 +25,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from itertools import product
+from itertools import chain, product, repeat
 
 import numpy as np
 
@@ -405,14 +405,16 @@ def rule_matrix(rules: RuleMatcher, examples: list[LabelledText], tag_ids) -> tu
 
 def _score_matrix(found: list[RuleEvidence], columns: dict[str, int]) -> np.ndarray:
     """Rows: items; columns: the tags of `columns`, 0 where the rules found nothing."""
-    rows, cols, values = [], [], []
-    for i, evidence in enumerate(found):
-        for tag, score in evidence.scores.items():
-            if tag in columns:
-                rows.append(i)
-                cols.append(columns[tag])
-                values.append(score)
     matrix = np.zeros((len(found), len(columns)))
+    scores = [evidence.scores for evidence in found]
+    lengths = list(map(len, scores))
+    n = sum(lengths)
+    cols = np.fromiter(map(columns.get, chain.from_iterable(scores), repeat(-1)), np.int64, n)
+    values = np.fromiter(chain.from_iterable(map(dict.values, scores)), np.float64, n)
+    rows = np.repeat(np.arange(len(found)), lengths)
+    known = cols >= 0
+    if not known.all():
+        rows, cols, values = rows[known], cols[known], values[known]
     matrix[rows, cols] = values
     return matrix
 
