@@ -549,15 +549,16 @@ def _pop(self, element, strip_whitespace=1):
     if self.encoding and isinstance(output, bytes):
         output = output.decode(self.encoding, "ignore")
 
-    if self.encoding in ("utf-8", "utf-8_INVALID_PYTHON_3") and not isinstance(output, bytes):
-        if _MAY_BE_UTF8_AS_LATIN1.match(output):
-            try:
-                output = output.encode("iso-8859-1").decode("utf-8")
-            except (UnicodeEncodeError, UnicodeDecodeError):
-                pass
-
-    if not isinstance(output, bytes) and not output.isascii() and _may_hold_c1(output):
-        output = output.translate(feedparser.mixin._cp1252)
+    # Both steps below give ASCII text back as it is.
+    if not isinstance(output, bytes) and not output.isascii():
+        if self.encoding in ("utf-8", "utf-8_INVALID_PYTHON_3"):
+            if _MAY_BE_UTF8_AS_LATIN1.match(output):
+                try:
+                    output = output.encode("iso-8859-1").decode("utf-8")
+                except (UnicodeEncodeError, UnicodeDecodeError):
+                    pass
+        if _may_hold_c1(output):
+            output = output.translate(feedparser.mixin._cp1252)
 
     if element in ("category", "tags", "itunes_keywords"):
         return output
