@@ -514,8 +514,9 @@ def _pop(self, element, strip_whitespace=1):
             pieces[i] = v.decode("utf-8")
 
     contentparams = self.contentparams
-    if self.version == "atom10" and _dict_get(contentparams, "type", "text") == "application/xhtml+xml":
-        pieces = _without_enclosing_div(pieces)
+    if self.version == "atom10":
+        if _dict_get(contentparams, "type", "text") == "application/xhtml+xml":
+            pieces = _without_enclosing_div(pieces)
 
     output = "".join(pieces)
     if strip_whitespace:
@@ -622,7 +623,8 @@ def _without_enclosing_div(pieces: list) -> list:
         del pieces[-1]
     while pieces and len(pieces) > 1 and not pieces[0].strip():
         del pieces[0]
-    if pieces and (pieces[0] == "<div>" or pieces[0].startswith("<div ")) and pieces[-1] == "</div>":
+    opens_with_div = pieces and (pieces[0] == "<div>" or pieces[0].startswith("<div "))
+    if opens_with_div and pieces[-1] == "</div>":
         depth = 0
         for piece in pieces[:-1]:
             if piece.startswith("</"):

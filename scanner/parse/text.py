@@ -272,7 +272,8 @@ def _nfc(text: str) -> str:
 def _collapse_spaces(text: str) -> str:
     """The words of text joined by single spaces, as " ".join(text.split()) gives them."""
     # Most lines already are, and then the checks are cheaper than making a string per word.
-    if "  " not in text and text[:1] != " " and text[-1:] != " " and _no_whitespace_but_spaces(text):
+    single_spaced = "  " not in text and text[:1] != " " and text[-1:] != " "
+    if single_spaced and _no_whitespace_but_spaces(text):
         return text
     return " ".join(text.split())
 
