@@ -41,7 +41,9 @@ _SPECIAL = re.compile("[" + _PUNCTUATION + "".join(_FOLD_MAP) + "]")
 _TOKEN = re.compile(r"[^\W_]+")
 # ASCII bytes that are not letters or digits become spaces; UTF-8 lead/trail bytes stay:
 _SEPARATE = bytes(b if b >= 128 or chr(b).isalnum() else 32 for b in range(256))
-_E_ACUTE = ("é".encode(), "É".encode())  # the one plain letter that folds (to e)
+# the one plain letter that folds (to e), and the last byte of its UTF-8, which no other
+# character of plain text has
+_E_ACUTE = (("é".encode(), "é".encode()[-1:]), ("É".encode(), "É".encode()[-1:]))
 _PIECE = re.compile(r"\*?[^\W_]+\*?|\*+")  # a keyword's words, `*` kept on its word
 _INNER_STAR = re.compile(r"[^\W_]\*+[^\W_]")
 _STEMMER = snowballstemmer.stemmer("swedish")
@@ -105,8 +107,8 @@ def plain_tokens(plain: bytes) -> list[str]:
 def plain_lowered(plain: bytes) -> bytes:
     """What `plain_tokens` splits: `plain` with é as e, lower-cased, and every ASCII character
     that is not a letter or digit a space."""
-    for e_acute in _E_ACUTE:
-        if e_acute in plain:
+    for e_acute, last_byte in _E_ACUTE:
+        if plain.find(last_byte) >= 0:  # memchr (`in` would first try the bytes as an int)
             plain = plain.replace(e_acute, b"e")
     return plain.translate(_PLAIN_SEPARATE)
 
