@@ -437,9 +437,8 @@ def _token_table(pairs: list[TokenPair], title_width: int, rest_width: int) -> n
 def _bands(pairs: list[TokenPair], table: np.ndarray, title_width: int
            ) -> list[tuple[str, ...]]:
     """Each item's band keys from its rows: a column's minimum is a min-hash."""
-    title_minima = np.minimum.reduce(table[:, :title_width, :_LANES], axis=1)
-    minima = np.minimum(np.minimum.reduce(table[:, title_width:, :_LANES], axis=1),
-                        title_minima)
+    title_minima = _row_minima(table[:, :title_width])
+    minima = np.minimum(_row_minima(table[:, title_width:]), title_minima)
     keys = _band_keys(minima[:, :_STORY_LANES], title_minima[:, :_TITLE_LANES])
     bands = []
     for start, (title, rest) in zip(range(0, len(keys), _KEYS_PER_ITEM), pairs):
@@ -448,6 +447,19 @@ def _bands(pairs: list[TokenPair], table: np.ndarray, title_width: int
         else:
             bands.append(keys[start:start + STORY_BANDS] if title or rest else ())
     return bands
+
+
+def _row_minima(rows: np.ndarray) -> np.ndarray:
+    """The minimum of each item's rows (items, width, lanes -> items, lanes), in halves: each
+    step is one elementwise minimum over whole blocks of rows, which numpy vectorises, where a
+    reduce along the rows calls its loop for every row. (Odd widths: the halves overlap by a
+    row, which cannot change a minimum.)"""
+    width = rows.shape[1]
+    while width > 1:
+        half = (width + 1) // 2
+        rows = np.minimum(rows[:, :half], rows[:, width - half:width])
+        width = half
+    return rows[:, 0]
 
 
 def _band_keys(story_minima: np.ndarray, title_minima: np.ndarray) -> tuple[str, ...]:
@@ -469,14 +481,15 @@ def _sketches(pairs: list[TokenPair], table: np.ndarray, title_width: int
               ) -> list[StorySketch]:
     """Each item's story_sketch from its rows: a bitmap of the buckets of its title's rows and
     of all its rows (padding falls in a column past the last bucket), packed into bytes, read
-    as ints."""
-    items = len(pairs)
-    columns = np.minimum(table[:, :, _LANES], _BUCKETS)
-    bitmap = np.zeros((items, 2, _BUCKETS + 8), np.bool_)
-    item = np.arange(items)[:, None]
-    bitmap[item, 0, columns[:, :title_width]] = True
-    bitmap[item, 1, columns] = True
-    packed = np.packbits(bitmap[:, :, :_BUCKETS], axis=2, bitorder="little").tobytes()
+    as ints. The bitmap is set through flat indices, numpy's quick way to scatter."""
+    items, map_width = len(pairs), _BUCKETS + 8
+    columns = np.minimum(table[:, :, _LANES], _BUCKETS).astype(np.intp)
+    starts = np.arange(0, 2 * items * map_width, 2 * map_width)[:, None]
+    bitmap = np.zeros(2 * items * map_width, np.bool_)
+    bitmap[(columns[:, :title_width] + starts).ravel()] = True
+    bitmap[(columns + (starts + map_width)).ravel()] = True
+    packed = np.packbits(bitmap.reshape(items, 2, map_width)[:, :, :_BUCKETS], axis=2,
+                         bitorder="little").tobytes()
     size, from_bytes = _BUCKETS // 8, int.from_bytes
     return [(len(title) + len(rest), len(title),
              from_bytes(packed[start + size:start + 2 * size], "little"),

@@ -34,6 +34,7 @@ from scanner.dedup import (
     story_similarity,
     stored_tokens,
 )
+from scanner.dedup import _row_minima
 
 PRESS_TITLE = "Region Norrvalla satsar 4,2 miljoner kronor på meröppna bibliotek"
 PRESS_TEXT = (
@@ -387,3 +388,10 @@ def _plain_keys(prefix: str, tokens: frozenset[str], bands: int) -> tuple[str, .
     minima = [int(value) for value in np.min(lanes, axis=0)]
     return tuple(f"{prefix}{band}:" + "".join(f"{m:04x}" for m in minima[3 * band:3 * band + 3])
                  for band in range(bands))
+
+
+def test_row_minima_in_halves_equal_numpys_reduce():
+    rng = np.random.default_rng(2)
+    for width in range(1, 70):
+        rows = rng.integers(0, 1 << 16, (3, width, 73), dtype=np.uint16)
+        assert (_row_minima(rows) == np.minimum.reduce(rows, axis=1)).all()
