@@ -499,7 +499,7 @@ def _pop(self, element, strip_whitespace=1):
     (their keys have no alias; a FeedParserDict's methods are looked up through its
     __getattr__ hook, a bound method made for each call), their two temporary keys are dropped
     with dict.pop instead of del inside try/except KeyError, the content-type mapping and the
-    per-entry depth map are read once, not twice, and a key without an alias is stored in the
+    per-entry depth map are read once, not twice (the map keyed by the entry's id), and a key without an alias is stored in the
     entry by dict's own []= (feedparser's is a Python call).
     """
     if not self.elementstack:
@@ -584,7 +584,9 @@ def _pop(self, element, strip_whitespace=1):
         else:
             if element == "description":
                 element = "summary"
-            depths = self.property_depth_map.setdefault(entry, {})
+            # Keyed by the entry's id, not the entry: FeedParserDict's hash is a Python call
+            # (its id). Only pop reads the map, and the parser holds every entry till it ends.
+            depths = self.property_depth_map.setdefault(id(entry), {})
             old_value_depth = depths.get(element)
             if old_value_depth is None or self.depth <= old_value_depth:
                 depths[element] = self.depth

@@ -221,6 +221,10 @@ _ODD_DOCUMENTS = [
     b"</image><textInput><x/><title>t</title><link>k</link><name>n</name></textInput>"
     b"<item><image><x/><url>v</url><link>m</link></image><title>T</title></item>"
     b"</channel></rss>",
+    # one element at two depths of an entry, the deeper one first and last
+    b"<rss version='2.0'><channel><item><x><comments>inner</comments></x>"
+    b"<comments>outer</comments><guid>g</guid></item><item><comments>outer"
+    b"</comments><x><comments>inner</comments></x></item></channel></rss>",
     # RSS 1.0 / RDF, an image and a text input
     b"<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' "
     b"xmlns='http://purl.org/rss/1.0/'><channel rdf:about='x'><title>C</title></channel>"
@@ -231,6 +235,10 @@ _ODD_DOCUMENTS = [
 
 def test_element_events_equal_the_sax_path_on_odd_documents(monkeypatch):
     _compare_with_sax_wrappers(monkeypatch, _ODD_DOCUMENTS)
+
+
+def test_pop_equals_feedparsers_on_odd_documents(monkeypatch):
+    _compare_with(monkeypatch, _ODD_DOCUMENTS, "pop", _pristine_mixin()._FeedParserMixin.pop)
 
 
 def test_feedparsers_join_of_two_empty_base_uris_is_empty():
@@ -303,3 +311,15 @@ def test_text_that_cannot_be_utf8_read_as_latin1_is_left_by_the_round_trip(seed)
             skipped += 1
             assert _latin1_utf8_round_trip(value) == value, repr(value)
     assert skipped > 500
+
+
+def test_only_pop_uses_feedparsers_depth_map():
+    """_pop keys property_depth_map by the entry's id: right while nothing else reads it."""
+    folder = pathlib.Path(feedparser.__file__).parent
+    uses = [line.strip() for path in sorted(folder.rglob("*.py"))
+            for line in path.read_text().splitlines() if "property_depth_map" in line]  # fmt: skip
+    assert uses == [
+        "self.property_depth_map = {}",
+        "old_value_depth = self.property_depth_map.setdefault(self.entries[-1], {}).get(element)",
+        "self.property_depth_map[self.entries[-1]][element] = self.depth",
+    ]
