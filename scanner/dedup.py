@@ -307,21 +307,23 @@ TokenPair = tuple[frozenset[str], set[str]]  # an item's title tokens, and its o
 
 def _token_pair(title: str, text: str) -> TokenPair:
     """The tokens of the title, and those of the text start that are not the title's."""
-    title_tokens = _story_tokens((title or "").split())
-    rest = set(_token_stream((text or "").split(maxsplit=STORY_TEXT_WORDS)[:STORY_TEXT_WORDS]))
+    title_tokens = frozenset(_tokens_of((title or "").split()))
+    rest = _tokens_of((text or "").split(maxsplit=STORY_TEXT_WORDS)[:STORY_TEXT_WORDS])
     rest -= title_tokens
     return title_tokens, rest
 
 
-def _story_tokens(words: list[str]) -> frozenset[str]:
-    """The distinct tokens of whitespace-separated words."""
-    return frozenset(_token_stream(words))
-
-
-def _token_stream(words: list[str]) -> Iterable[str]:
-    """The tokens of each word in turn (each word's tokens cached; a repeated word is looked
-    up again, which is cheaper than making the words distinct first)."""
-    return chain.from_iterable(map(_WORD_TOKENS.__getitem__, words))
+def _tokens_of(words: list[str]) -> set[str]:
+    """The distinct tokens of whitespace-separated words. Most words have one token: the set is
+    made of each word's token straight away (a repeated word is looked up again, which is
+    cheaper than making the words distinct first), and only if some word has several are all
+    words' tokens added."""
+    tokens = set(map(_WORD_TOKEN.__getitem__, words))
+    if _SEVERAL in tokens:
+        tokens.discard(_SEVERAL)
+        tokens.update(chain.from_iterable(map(_WORD_TOKENS.__getitem__, words)))
+    tokens.discard("")
+    return tokens
 
 
 def _tokens_text(pair: TokenPair) -> str:
@@ -356,6 +358,18 @@ def _word_tokens(word: str) -> tuple[str, ...]:
 
 
 _WORD_TOKENS = _Memo(_word_tokens)
+
+
+def _word_token(word: str) -> str:
+    """The word's one token, "" for none, _SEVERAL for more."""
+    tokens = _WORD_TOKENS[word]
+    if len(tokens) == 1:
+        return tokens[0]
+    return _SEVERAL if tokens else ""
+
+
+_SEVERAL = " "  # no token holds a space
+_WORD_TOKEN = _Memo(_word_token)
 
 
 def _token(word: str) -> str:

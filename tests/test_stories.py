@@ -34,7 +34,7 @@ from scanner.dedup import (
     story_similarity,
     stored_tokens,
 )
-from scanner.dedup import _row_minima
+from scanner.dedup import _row_minima, _word_tokens
 
 PRESS_TITLE = "Region Norrvalla satsar 4,2 miljoner kronor på meröppna bibliotek"
 PRESS_TEXT = (
@@ -174,6 +174,15 @@ def test_tokens_are_folded_stemmed_and_filtered():
             "bibliotek: 75 besökare, 5 nya e-böcker.")
     assert s.tokens == {"bibliotek", "besök", "älvby", "caf", "kväll", "sjövik", "75", "böck"}
     assert s.title_tokens == {"bibliotek", "besök", "älvby"}  # a subset of the tokens
+
+
+def test_words_of_several_tokens_or_none_count_in_any_mix():
+    """Most words have one token, and a set is made of those straight away; words with none
+    ("och", "5") or several ("Café-kvällar", "2025/2026") must still count as their tokens."""
+    many, single, none = ["Café-kvällar", "2025/2026", "KB:s-statistik"], ["bibliotek"], ["och"]
+    for words in ([], none, single, many, many + single + none, none + many[:1] * 3 + single):
+        assert sig(" ".join(words)).title_tokens == {
+            token for word in words for token in _word_tokens(word)}
 
 
 def test_only_the_start_of_the_text_counts():
