@@ -6,7 +6,7 @@ import asyncio
 from scanner.fetch import Fetcher
 from scanner.fetch.hostqueue import HostQueues
 from tests.fetch.helpers import NOW, make_settings, make_source
-from tests.httpserver import redirect, slow
+from tests.httpserver import drip, fixed, redirect, slow
 
 
 def fetch_all_keeping(pairs, settings):
@@ -40,6 +40,20 @@ def test_a_redirect_to_a_host_already_done_opens_a_new_pool(http_server):
                                             make_settings(per_host_limit=2, concurrency=8))
     assert [(r.source_id, r.outcome) for r in results] == [("moved", "ok"), ("done-early", "ok")]
     assert still_open == [f"localhost:{http_server.port}"]  # closed with the client
+
+
+def test_a_host_done_stays_open_while_a_redirect_from_another_host_still_reads_from_it(
+        http_server):
+    http_server.route("/feed.xml", handler=slow(fixed(b"<rss/>"), 0.3))  # ends mid-drip
+    http_server.route("/slow.xml", handler=drip([b"<rss>", b"<channel/>", b"</rss>"], 0.25))
+    http_server.route("/moved.xml", handler=redirect(http_server.url("/slow.xml", "localhost")))
+    sources = [make_source(http_server.url("/moved.xml"), "moved"),
+               make_source(http_server.url("/feed.xml", "localhost"), "done-early")]
+    results, still_open = fetch_all_keeping([(s, None) for s in sources],
+                                            make_settings(per_host_limit=2, concurrency=8))
+    assert [(r.outcome, r.body) for r in results] == [("ok", b"<rss><channel/></rss>"),
+                                                      ("ok", b"<rss/>")]
+    assert still_open == []  # localhost's pool closed when the redirected body was read
 
 
 def test_the_last_worker_to_leave_a_finished_host_is_told_so():
