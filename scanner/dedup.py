@@ -14,7 +14,8 @@ import sys
 import unicodedata
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
+from dataclasses import fields as dataclass_fields
 from fractions import Fraction
 from datetime import datetime
 from functools import reduce
@@ -183,35 +184,78 @@ def to_items(
     """Items for one source's batch: identity, canonical URL, content hash; lang is the entry's
     own language or `language` (the source's); the first of several entries with the same
     identity is kept and the rest counted in ItemBatch.duplicates."""
-    items: dict[str, Item] = {}
-    duplicates = 0
-    for entry in entries:
-        item = to_item(source_id, language, entry, fetched_at)
-        if item.identity in items:
-            duplicates += 1
-            continue
-        items[item.identity] = item
-    return ItemBatch(items=tuple(items.values()), duplicates=duplicates)
+    drafts, duplicates = _unique_drafts(source_id, language, entries, fetched_at)
+    return ItemBatch(items=tuple(map(_new_item, drafts)), duplicates=duplicates)
+
+
+def to_items_with_stories(source_id: str, language: str, entries: Iterable[Entry],
+                          fetched_at: datetime, tags: tuple[str, ...] = ()) -> ItemBatch:
+    """to_items, each item with `tags` and its story fields (story_fields of its title and
+    summary), each built once."""
+    drafts, duplicates = _unique_drafts(source_id, language, entries, fetched_at)
+    stories = story_fields([(draft["title"], draft["summary"]) for draft in drafts])
+    for draft, (tokens_text, bands, sketch) in zip(drafts, stories):
+        draft.update(tags=tags, story_tokens=tokens_text, story_bands=bands, story_sketch=sketch)
+    return ItemBatch(items=tuple(map(_new_item, drafts)), duplicates=duplicates)
 
 
 def to_item(source_id: str, language: str, entry: Entry, fetched_at: datetime) -> Item:
     """One Entry as an Item (tags empty: classification comes later)."""
+    return _new_item(_draft(source_id, language, entry, fetched_at))
+
+
+def _unique_drafts(source_id: str, language: str, entries: Iterable[Entry],
+                   fetched_at: datetime) -> tuple[list[dict[str, Any]], int]:
+    """The _draft of each entry with an identity not seen before, and how many were seen."""
+    drafts: dict[str, dict[str, Any]] = {}
+    duplicates = 0
+    for entry in entries:
+        draft = _draft(source_id, language, entry, fetched_at)
+        if draft["identity"] in drafts:
+            duplicates += 1
+            continue
+        drafts[draft["identity"]] = draft
+    return list(drafts.values()), duplicates
+
+
+def _draft(source_id: str, language: str, entry: Entry, fetched_at: datetime
+           ) -> dict[str, Any]:
+    """The fields of an entry's Item, those it takes from the entry and its identity."""
     canonical = canonical_url(entry.url)
-    return Item(
-        source_id=source_id,
-        identity=item_identity(entry.guid, canonical, entry.title, entry.summary),
-        url=entry.url,
-        canonical_url=canonical,
-        title=entry.title,
-        summary=entry.summary,
-        content_html=entry.content_html,
-        published=entry.published,
-        fetched=fetched_at,
-        date_missing=entry.date_missing,
-        content_hash=_content_hash(entry.title, entry.summary, canonical),
-        lang=entry.language or language,
-        author=entry.author,
-    )
+    return {
+        "source_id": source_id,
+        "identity": item_identity(entry.guid, canonical, entry.title, entry.summary),
+        "url": entry.url,
+        "canonical_url": canonical,
+        "title": entry.title,
+        "summary": entry.summary,
+        "content_html": entry.content_html,
+        "published": entry.published,
+        "fetched": fetched_at,
+        "date_missing": entry.date_missing,
+        "content_hash": _content_hash(entry.title, entry.summary, canonical),
+        "lang": entry.language or language,
+        "author": entry.author,
+        **_LATER_DEFAULTS,
+    }
+
+
+def _new_item(fields: dict[str, Any]) -> Item:
+    """Item(**fields), given every field, without the frozen __init__ (which sets each field
+    through object.__setattr__: a fifth of making an item from an entry). A test pins it."""
+    if not _PLAIN_ITEM:
+        return Item(**fields)
+    item = object.__new__(Item)
+    item.__dict__.update(fields)
+    return item
+
+
+# The defaults of the fields after `author`, in order: an item's attributes are set in the
+# order of its fields, as __init__ sets them, so items share their attribute names' table.
+_LATER_DEFAULTS = {field.name: field.default for field in dataclass_fields(Item)
+                   if field.default is not MISSING and field.name != "author"}
+_PLAIN_ITEM = not hasattr(Item, "__post_init__") and not hasattr(Item, "__slots__") and all(
+    field.default_factory is MISSING for field in dataclass_fields(Item))
 
 
 # --------------------------------------------------------------------------- story clustering

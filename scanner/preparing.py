@@ -91,10 +91,9 @@ def items_from(source: Source, parsed: ParseResult,
                fetched_at: datetime) -> tuple[list[Item], int, tuple[str, ...]]:
     """Entries to items: filters applied, duplicates collapsed, source tags added."""
     kept = [e for e in parsed.entries if passes_filters(source, e.title, e.summary)]
-    converted = dedup.to_items(source.id, source.language, kept, fetched_at)
-    stories = dedup.story_fields([(item.title, item.summary) for item in converted.items])
-    batch = [_with_story(item, source.tags, story)
-             for item, story in zip(converted.items, stories)]
+    converted = dedup.to_items_with_stories(  # new items have no tags of their own
+        source.id, source.language, kept, fetched_at, tuple(dict.fromkeys(source.tags)))
+    batch = list(converted.items)
     warnings = list(parsed.warnings)
     if converted.duplicates:
         warnings.append(f"{converted.duplicates} entries repeat the guid or link of an earlier "
@@ -108,12 +107,6 @@ def with_story_signature(item: Item, source_tags: tuple[str, ...] = (),
     own tags, the source's."""
     if signature is None:
         signature = dedup.story_signature(item.title, item.summary)
-    story = dedup.StoryFields(dedup.signature_tokens_text(signature), signature.bands,
-                              dedup.story_sketch(signature))
-    return _with_story(item, source_tags, story)
-
-
-def _with_story(item: Item, source_tags: tuple[str, ...], story: dedup.StoryFields) -> Item:
     tags = tuple(dict.fromkeys(item.tags + source_tags)) if source_tags else item.tags
-    return item_with(item, tags=tags, story_tokens=story.tokens_text, story_bands=story.bands,
-                     story_sketch=story.sketch)
+    return item_with(item, tags=tags, story_tokens=dedup.signature_tokens_text(signature),
+                     story_bands=signature.bands, story_sketch=dedup.story_sketch(signature))

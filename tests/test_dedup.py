@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from dataclasses import fields
 from datetime import datetime, timezone
 
 import pytest
@@ -18,8 +19,10 @@ from scanner.dedup import (
     normalise_text,
     to_item,
     to_items,
+    to_items_with_stories,
 )
-from scanner.models import Entry
+from scanner.models import Entry, Item
+from scanner.preparing import with_story_signature
 from tests.parse.golden import FETCHED_AT, parse_fixture
 
 # --------------------------------------------------------------------------- canonical_url
@@ -221,3 +224,21 @@ def test_to_items_on_the_duplicate_guids_fixture():
 
 def test_to_items_empty():
     assert to_items("s", "sv", [], FETCHED_AT) == ItemBatch(items=(), duplicates=0)
+
+
+def test_items_are_what_their_init_makes():
+    """Items are built without Item's frozen __init__: every field set, in the order of the
+    fields, equal to what __init__ makes."""
+    item = to_item("s", "sv", _entry(author="Åsa"), FETCHED_AT)
+    assert list(vars(item)) == [field.name for field in fields(Item)]
+    assert item == Item(**vars(item)) and repr(item) == repr(Item(**vars(item)))
+
+
+def test_items_with_stories_are_items_given_their_signatures():
+    entries = [*parse_fixture("duplicate-guids.xml").entries, _entry(guid="x", title=""),
+               _entry(guid="y", summary="Bokens dag firas på biblioteket i Älvby med 75 e-böcker")]
+    for tags in [(), ("lokal",)]:
+        batch = to_items_with_stories("s", "sv", entries, FETCHED_AT, tags)
+        plain = to_items("s", "sv", entries, FETCHED_AT)
+        assert batch.duplicates == plain.duplicates == 2
+        assert batch.items == tuple(with_story_signature(item, tags) for item in plain.items)
