@@ -41,6 +41,21 @@ TRACKING_PREFIXES = ("utm_", "pk_", "mtm_")  # Google Analytics, Piwik/Matomo ca
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+class _Memo(dict):
+    """A pure function's results by argument, each computed on first use; emptied when full.
+    A hit is one dict lookup, cheaper than lru_cache's."""
+
+    def __init__(self, function: Callable[[Any], Any], size: int = 65_536):
+        super().__init__()
+        self.function, self.size = function, size
+
+    def __missing__(self, key: Any) -> Any:
+        if len(self) >= self.size:
+            self.clear()
+        value = self[key] = self.function(key)
+        return value
+
+
 def canonical_url(url: str | None) -> str | None:
     """The URL with scheme and host lower-cased, default port, fragment and tracking parameters
     dropped and the remaining query sorted; path case and trailing slashes kept as given (an
@@ -98,8 +113,15 @@ def _clean_query(query: str) -> str:
 
 
 def _is_tracking(pair: str) -> bool:
-    name = unquote_plus(pair.split("=", 1)[0]).lower()
+    return _TRACKING_NAME[pair.partition("=")[0]]
+
+
+def _is_tracking_name(name: str) -> bool:
+    name = unquote_plus(name).lower()
     return name in TRACKING_PARAMETERS or name.startswith(TRACKING_PREFIXES)
+
+
+_TRACKING_NAME = _Memo(_is_tracking_name, 4096)  # a feed's links repeat their parameters
 
 
 def item_identity(guid: str | None, canonical: str | None, title: str, text: str) -> str:
@@ -374,21 +396,6 @@ def _tokens_text(pair: TokenPair) -> str:
     """signature_tokens_text of the signature with these tokens."""
     title, rest = pair
     return f"{' '.join(sorted(title))} | {' '.join(sorted(rest))}"
-
-
-class _Memo(dict):
-    """A pure function's results by argument, each computed on first use; emptied when full.
-    A hit is one dict lookup, cheaper than lru_cache's."""
-
-    def __init__(self, function: Callable[[Any], Any], size: int = 65_536):
-        super().__init__()
-        self.function, self.size = function, size
-
-    def __missing__(self, key: Any) -> Any:
-        if len(self) >= self.size:
-            self.clear()
-        value = self[key] = self.function(key)
-        return value
 
 
 def _word_tokens(word: str) -> tuple[str, ...]:
