@@ -252,7 +252,7 @@ def clean_line(value: str | None, is_html: bool = False) -> str:
 
 def tidy_lines(text: str) -> str:
     """Plain text tidied: invisible characters dropped, spaces collapsed, blank lines removed."""
-    lines = [_collapse_spaces(line) for line in _drop_invisible(text).splitlines()]
+    lines = [_collapse_spaces(line, True) for line in _drop_invisible(text).splitlines()]
     return _nfc("\n".join(filter(None, lines)))
 
 
@@ -269,36 +269,38 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _collapse_spaces(text: str) -> str:
-    """The words of text joined by single spaces, as " ".join(text.split()) gives them."""
+def _collapse_spaces(text: str, is_line: bool = False) -> str:
+    """The words of text joined by single spaces, as " ".join(text.split()) gives them.
+    `is_line`: text is a line from str.splitlines(), so it holds no line break."""
     # Most lines already are, and then the checks are cheaper than making a string per word.
     single_spaced = "  " not in text and text[:1] != " " and text[-1:] != " "
-    if single_spaced and _no_whitespace_but_spaces(text):
+    if single_spaced and _no_whitespace_but_spaces(text, is_line):
         return text
     return " ".join(text.split())
 
 
-def _no_whitespace_but_spaces(text: str) -> bool:
+def _no_whitespace_but_spaces(text: str, is_line: bool = False) -> bool:
     """True only when the ASCII space is the one whitespace character in text (False may be
-    wrong; then _collapse_spaces splits and joins, which gives the text back all the same)."""
+    wrong; then _collapse_spaces splits and joins, which gives the text back all the same).
+    `is_line`: text is a line from str.splitlines(), so it holds no line break."""
     if len(text.encode("latin-1", "ignore")) != len(text):
         # The only whitespace in a printable text is the ASCII space (all other whitespace is
         # of Unicode's Other or Separator categories, which isprintable() rejects).
         return text.isprintable()
     # Latin-1 text (most Swedish text): its whitespace besides the space, spelled out; eleven
     # searches for one character cost half of isprintable()'s look-up of every character.
-    return not (
+    if "\t" in text or "\x1f" in text or "\xa0" in text:
+        return False
+    # The other eight are line breaks to str.splitlines().
+    return is_line or not (
         "\n" in text
-        or "\t" in text
         or "\r" in text
         or "\x0b" in text
         or "\x0c" in text
         or "\x1c" in text
         or "\x1d" in text
         or "\x1e" in text
-        or "\x1f" in text
         or "\x85" in text
-        or "\xa0" in text
     )
 
 

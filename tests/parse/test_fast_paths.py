@@ -565,7 +565,19 @@ def test_every_latin_1_whitespace_character_but_the_space_is_looked_for():
         if character != " ":
             expected = not character.isspace()
             assert text._no_whitespace_but_spaces(f"a{character}b") is expected, repr(character)
+            if len(f"a{character}b".splitlines()) == 1:  # not a line break
+                in_line = text._no_whitespace_but_spaces(f"a{character}b", is_line=True)
+                assert in_line is expected, repr(character)
     assert text._no_whitespace_but_spaces("a b å")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_tidy_lines_equals_splitting_and_joining_every_line(seed):
+    rng = random.Random(seed)
+    for _ in range(300):
+        value = _random_text(rng, _SPACING_ALPHABET if rng.random() < 0.5 else "ab å \n\t\xa0", 30)
+        lines = (" ".join(line.split()) for line in text._drop_invisible(value).splitlines())
+        assert text.tidy_lines(value) == text._nfc("\n".join(filter(None, lines))), repr(value)
 
 
 # ----------------------------------------------------------------------- the body feedparser gets
