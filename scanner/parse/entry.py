@@ -15,12 +15,11 @@ from scanner.parse.text import (
     clean_line,
     fix_mojibake,
     html_to_text,
-    join_url,
+    joined_url_and_scheme,
     sanitize_html,
     text_to_html,
     tidy_lines,
     trim_text,
-    url_scheme,
 )
 
 SUMMARY_MAX_CHARS = 1000  # the summary is a teaser; the full text stays in content_html
@@ -119,8 +118,7 @@ def resolve_link(link: str | None, base: str | None, notes: list[str]) -> str | 
     if not link:
         return None
     try:
-        absolute = join_url(base, link) if base else link
-        scheme = url_scheme(absolute)
+        absolute, scheme = joined_url_and_scheme(base, link)
     except ValueError:
         notes.append(f"link {_short(link, 80)!r} is not a valid URL; kept without link")
         return None

@@ -322,6 +322,20 @@ def test_join_url_equals_urljoin(seed):
         assert _outcome(text.join_url, base, url) == _outcome(urljoin, base, url), (base, url)
 
 
+def _joined_then_scheme(base, url):
+    absolute = text.join_url(base, url) if base else url
+    return absolute, text.url_scheme(absolute)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_joined_url_and_scheme_equal_join_url_then_url_scheme(seed):
+    rng = random.Random(seed)
+    for _ in range(300):
+        base, url = rng.choice([*_BASES, None]), _random_url(rng)
+        expected = _outcome(_joined_then_scheme, base, url)
+        assert _outcome(text.joined_url_and_scheme, base, url) == expected, (base, url)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_url_scheme_equals_urlsplits(seed):
     rng = random.Random(seed)
