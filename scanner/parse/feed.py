@@ -489,6 +489,14 @@ _dict_get, _dict_pop = dict.get, dict.pop
 _dict_getitem, _dict_setitem = dict.__getitem__, dict.__setitem__
 
 
+def _without_query_entities(link: str) -> str:
+    """feedparser's re.sub("&([A-Za-z0-9_]+);", r"&\\g<1>", link), which goes through the re
+    module's Python code for its template even for a link without "&" (most)."""
+    if "&" not in link:
+        return link
+    return _QUERY_ENTITY.sub(r"&\g<1>", link)
+
+
 def _pop(self, element, strip_whitespace=1):
     """feedparser's _FeedParserMixin.pop (6.0.x) line for line, with its cheap parts cheaper.
 
@@ -577,7 +585,7 @@ def _pop(self, element, strip_whitespace=1):
         elif element == "link":
             if not self.inimage:
                 output = output.replace("&amp;", "&")
-                output = _QUERY_ENTITY.sub(r"&\g<1>", output)
+                output = _without_query_entities(output)
                 _dict_setitem(entry, "link", output)  # neither key has an alias
                 if output:
                     _dict_setitem(_dict_getitem(entry, "links")[-1], "href", output)
@@ -608,7 +616,7 @@ def _pop(self, element, strip_whitespace=1):
             element = "subtitle"
         context[element] = output
         if element == "link":
-            output = _QUERY_ENTITY.sub(r"&\g<1>", output)
+            output = _without_query_entities(output)
             context[element] = output
             context["links"][-1]["href"] = output
         elif self.incontent:

@@ -14,6 +14,7 @@ import importlib.util
 import io
 import pathlib
 import random
+import re
 from datetime import datetime, timezone
 from types import ModuleType
 
@@ -323,3 +324,13 @@ def test_only_pop_uses_feedparsers_depth_map():
         "old_value_depth = self.property_depth_map.setdefault(self.entries[-1], {}).get(element)",
         "self.property_depth_map[self.entries[-1]][element] = self.depth",
     ]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_link_query_entities_go_as_with_feedparsers_substitution(seed):
+    rng = random.Random(seed)
+    pieces = ["https://x.se/", "?a=1", "&", "amp;", "b;", "&c_1;", "&;", "å", "=", "#"]
+    for _ in range(500):
+        link = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        expected = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", link)
+        assert feed._without_query_entities(link) == expected, link
