@@ -507,8 +507,8 @@ def _pop(self, element, strip_whitespace=1):
     (their keys have no alias; a FeedParserDict's methods are looked up through its
     __getattr__ hook, a bound method made for each call), their two temporary keys are dropped
     with dict.pop instead of del inside try/except KeyError, the content-type mapping and the
-    per-entry depth map are read once, not twice (the map keyed by the entry's id), and a key without an alias is stored in the
-    entry by dict's own []= (feedparser's is a Python call).
+    per-entry depth map are read once, not twice (the map keyed by the entry's id), and a key
+    without an alias is stored in the entry by dict's own []= (feedparser's is a Python call).
     """
     if not self.elementstack:
         return
