@@ -29,7 +29,7 @@ def open_engine(url: str) -> Engine:
 
 # An item's row (text, summary, HTML copy, story tokens and bands) is about 2.4 kB: a 4 kB page
 # holds one and leaves the rest empty, an 8 kB page holds three. The archive is a quarter
-# smaller and storing writes a third fewer pages. It can only be set before the file's first
+# smaller and storing makes half the write calls. It can only be set before the file's first
 # table (and never in WAL mode), so an existing archive keeps the page size it was made with.
 SQLITE_PAGE_SIZE = 8192
 
