@@ -46,12 +46,12 @@ class TaggerSpec:
         from scanner.classify.combine import Tagger
         from scanner.classify.model import TagModel
         from scanner.classify.rules import RuleMatcher
-        from scanner.parse.language import detect_language, language_of_plain, language_of_words
+        from scanner.parse.language import detect_language, language_of_plain
 
         taxonomy = self.taxonomy or _load_taxonomy(self.taxonomy_path)
         model = TagModel.from_bytes(self.model)
         return Tagger(taxonomy, RuleMatcher(taxonomy), model, detect_language=detect_language,
-                      language_of_words=language_of_words, language_of_plain=language_of_plain)
+                      language_of_plain=language_of_plain)
 
 
 def taxonomy_path(config_dir: Path) -> Path:

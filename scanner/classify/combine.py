@@ -131,16 +131,15 @@ class Tagger:
 
     `detect_language(text) -> "sv" | "en" | "other"` is injected by the caller (the parse stage
     owns language detection); without it, and without a `lang` per item, `lang` is "".
-    `language_of_words(words, characters)`, when given, is detect_language's answer for an
-    item of plain text from the words the rules split it into (None: ask detect_language);
-    `language_of_plain(words, parts, characters)` the same answer, also given the bytes
-    (text.plain_lowered) of the title and text those words come from; used when given.
+    `language_of_plain(words, parts, characters)`, when given, is detect_language's answer for
+    an item of plain text from the words the rules split it into and the bytes
+    (text.plain_lowered) of the title and text those words come from (None: ask
+    detect_language).
     """
 
     def __init__(self, taxonomy: Taxonomy, rules: RuleMatcher, model: TagModel | None = None,
                  blend: Blend | None = None,
                  detect_language: Callable[[str], str] | None = None,
-                 language_of_words: Callable[[list[str], int], str | None] | None = None,
                  language_of_plain: Callable[[list[str], tuple[bytes, ...], int], str | None]
                  | None = None):
         self.taxonomy, self.rules, self.model = taxonomy, rules, model
@@ -151,7 +150,6 @@ class Tagger:
         self.blend = blend or Blend(**{f.name: stored[f.name] for f in fields(Blend)
                                        if f.name in stored})
         self.detect_language = detect_language
-        self.language_of_words = language_of_words if detect_language is not None else None
         self.language_of_plain = language_of_plain if detect_language is not None else None
         self._model_columns, self._thresholds = self._model_constants()
 
@@ -203,11 +201,11 @@ class Tagger:
 
     def _rule_scores(self, prepared, plains):
         """The rules' evidence, scores and relevance per item, the model's tokens of each item
-        where they are the rules' words (else None), and for the same items those words for
-        language_of_words (None for the others, or without language_of_words). `plains`: the
+        where they are the rules' words (else None), and for the same items those words and
+        their bytes for language_of_plain (None for the others, or without it). `plains`: the
         plain_utf8 of each item's title and text, where _prepared knows it."""
         found, tokens, words = [], [], []
-        for_language = self.language_of_words is not None or self.language_of_plain is not None
+        for_language = self.language_of_plain is not None
         for i, ((title, text, _, _), plain) in enumerate(zip(prepared, plains)):
             try:
                 title_words, text_words, model_tokens, lowered = _item_words(title, text, *plain)
@@ -275,12 +273,9 @@ class Tagger:
                   plain_words: tuple[list[str], tuple[bytes, bytes]] | None = None) -> str:
         if self.detect_language is None:
             return ""
-        if plain_words is not None:  # only given with language_of_words or language_of_plain
+        if plain_words is not None:  # only given with language_of_plain
             words, parts = plain_words
-            characters = len(title) + 1 + len(text)
-            lang = (self.language_of_plain(words, parts, characters)
-                    if self.language_of_plain is not None
-                    else self.language_of_words(words, characters))
+            lang = self.language_of_plain(words, parts, len(title) + 1 + len(text))
             if lang is not None:
                 return lang
         return self.detect_language(f"{title}\n{text[:5000]}")

@@ -222,7 +222,7 @@ def test_language_comes_from_the_item_or_the_injected_detector(taxonomy, rules):
 
 
 def test_the_language_from_the_rules_words_is_that_of_the_text(tagger, taxonomy, rules):
-    from scanner.parse.language import detect_language, language_of_plain, language_of_words
+    from scanner.parse.language import detect_language, language_of_plain
 
     rng = random.Random(6)
     english = "the library and reading for children in 2024 covid19 i2 é É <b> &amp; _".split()
@@ -234,13 +234,9 @@ def test_the_language_from_the_rules_words_is_that_of_the_text(tagger, taxonomy,
     plain = Tagger(taxonomy, rules, tagger.model, detect_language=detect_language)
     fast = Tagger(taxonomy, rules, tagger.model,
                   detect_language=lambda text: asked.append(text) or detect_language(text),
-                  language_of_words=language_of_words)
+                  language_of_plain=language_of_plain)
     assert fast.tag_many(items) == plain.tag_many(items)
     assert 0 < len(asked) <= 60  # the plain synthetic items are not read again
-    asked.clear()
-    fast.language_of_plain = language_of_plain
-    assert fast.tag_many(items) == plain.tag_many(items)
-    assert 0 < len(asked) <= 60
 
 
 def test_no_cyclic_collection_runs_while_a_batch_is_tagged(tagger, taxonomy, rules):

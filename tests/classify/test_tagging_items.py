@@ -53,14 +53,13 @@ def test_tag_items_writes_what_with_decision_writes(tmp_path):
     from scanner.classify.combine import Tagger
     from scanner.classify.model import TagModel
     from scanner.classify.rules import RuleMatcher
-    from scanner.parse.language import detect_language, language_of_plain, language_of_words
+    from scanner.parse.language import detect_language, language_of_plain
     from scanner.tagging import PACKAGED_TAXONOMY, bootstrap_spec, tag_items
 
     spec = bootstrap_spec(PACKAGED_TAXONOMY, tmp_path, WHEN)
     taxonomy = spec.taxonomy
     tagger = Tagger(taxonomy, RuleMatcher(taxonomy), TagModel.from_bytes(spec.model),
-                    detect_language=detect_language, language_of_words=language_of_words,
-                    language_of_plain=language_of_plain)
+                    detect_language=detect_language, language_of_plain=language_of_plain)
     texts = [("Bokstart för barn", "Läsfrämjande på biblioteket i Malmö, 2024."),
              ("Library news", "Reading for children at the public library"),
              ("Väder", "Sol och regn i helgen"), ("", "")]
