@@ -631,11 +631,9 @@ def stored_tokens(text: str, sketch: StorySketch | None = None) -> StoredTokens:
 
 
 def story_sketch(signature: StorySignature) -> StorySketch:
-    """What stored_tokens needs besides the token text, from the signature's token sets (the
-    title's are among all the tokens, so all the tokens' bits hold the title's)."""
-    bits, tokens, title = _BUCKET_BIT.__getitem__, signature.tokens, signature.title_tokens
-    return (len(tokens), len(title), reduce(or_, map(bits, tokens), 0),
-            reduce(or_, map(bits, title), 0))
+    """What stored_tokens needs besides the token text, from the signature's token sets."""
+    title = signature.title_tokens
+    return _sketch(title, signature.tokens - title)
 
 
 def _sketch(title: Iterable[str], rest: Iterable[str]) -> StorySketch:

@@ -101,12 +101,10 @@ def items_from(source: Source, parsed: ParseResult,
     return batch, len(parsed.entries) - len(kept) + converted.duplicates, tuple(warnings)
 
 
-def with_story_signature(item: Item, source_tags: tuple[str, ...] = (),
-                         signature: dedup.StorySignature | None = None) -> Item:
-    """The item with its story signature (`signature`, if already worked out) and, after its
-    own tags, the source's."""
-    if signature is None:
-        signature = dedup.story_signature(item.title, item.summary)
+def with_story_signature(item: Item, source_tags: tuple[str, ...] = ()) -> Item:
+    """The item with its story signature and, after its own tags, the source's (items_from
+    builds its items with both at once: dedup.to_items_with_stories)."""
+    signature = dedup.story_signature(item.title, item.summary)
     tags = tuple(dict.fromkeys(item.tags + source_tags)) if source_tags else item.tags
     return item_with(item, tags=tags, story_tokens=dedup.signature_tokens_text(signature),
                      story_bands=signature.bands, story_sketch=dedup.story_sketch(signature))
