@@ -124,22 +124,21 @@ def build_tagger(spec: TaggerSpec) -> Tagger:
 def tag_items(tagger: Tagger, version: str, items: list[Item]) -> list[Item]:
     """Items with their automatic tags, verdict and detected language."""
     rows = tagger.tag_rows([(i.title, i.summary) for i in items])
-    return [item_with(item, tag_scores=_item_tags(tags) if tags else (), relevant=relevant,
-                      lang=lang or item.lang, tagger_version=version)
-            for item, (relevant, tags, lang) in zip(items, rows)]
-
-
-def _item_tags(tags: list[tuple[str, float, str, str]]) -> tuple[ItemTag, ...]:
-    """The ItemTags of a decision's (tag, score, why, origin): not the source's tags, which
-    the item keeps in its own `tags`."""
-    return tuple([_item_tag(*tag) for tag in tags if tag[3] != "source"])
+    return [_with_row(item, row, version) for item, row in zip(items, rows)]
 
 
 def with_decision(item: Item, decision: TagDecision, version: str) -> Item:
-    tags = tuple([_item_tag(t.id, t.score, t.why, t.origin) for t in decision.tags
-                  if t.origin != "source"]) if decision.tags else ()
-    lang = decision.lang or item.lang
-    return item_with(item, tag_scores=tags, relevant=decision.relevant, lang=lang,
+    tags = [(t.id, t.score, t.why, t.origin) for t in decision.tags]
+    return _with_row(item, (decision.relevant, tags, decision.lang), version)
+
+
+def _with_row(item: Item, row: tuple, version: str) -> Item:
+    """The item with a decision given as Tagger.tag_rows gives it: (relevant, its (tag, score,
+    why, origin), language). The source's tags are not among its automatic tags: the item
+    keeps them in its own `tags`."""
+    relevant, tags, lang = row
+    scores = tuple([_item_tag(*tag) for tag in tags if tag[3] != "source"]) if tags else ()
+    return item_with(item, tag_scores=scores, relevant=relevant, lang=lang or item.lang,
                      tagger_version=version)
 
 
