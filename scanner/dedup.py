@@ -26,7 +26,7 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import numpy as np
 
-from scanner.models import Entry, Item, built
+from scanner.models import Entry, Item
 
 TRACKING_PARAMETERS = frozenset(
     {
@@ -263,15 +263,21 @@ def _draft(source_id: str, language: str, entry: Entry, fetched_at: datetime
 
 
 def _new_item(fields: dict[str, Any]) -> Item:
-    """Item(**fields), given every field, through models.built: the frozen __init__ sets each
-    field through object.__setattr__, a fifth of making an item from an entry. A test pins it."""
-    return built(Item, **fields)
+    """Item(**fields), given every field, without the frozen __init__ (which sets each field
+    through object.__setattr__: a fifth of making an item from an entry). A test pins it."""
+    if not _PLAIN_ITEM:
+        return Item(**fields)
+    item = object.__new__(Item)
+    item.__dict__.update(fields)
+    return item
 
 
 # The defaults of the fields after `author`, in order: an item's attributes are set in the
 # order of its fields, as __init__ sets them, so items share their attribute names' table.
 _LATER_DEFAULTS = {field.name: field.default for field in dataclass_fields(Item)
                    if field.default is not MISSING and field.name != "author"}
+_PLAIN_ITEM = not hasattr(Item, "__post_init__") and not hasattr(Item, "__slots__") and all(
+    field.default_factory is MISSING for field in dataclass_fields(Item))
 
 
 # --------------------------------------------------------------------------- story clustering
