@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
+import zlib
 import unicodedata
 from dataclasses import fields
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 
 from scanner.dedup import (
+    _BUCKETS,
+    _LANES,
     _normalised,
     _split_canonical,
+    _token_row,
     ItemBatch,
     canonical_url,
     content_hash,
@@ -242,3 +248,23 @@ def test_items_with_stories_are_items_given_their_signatures():
         plain = to_items("s", "sv", entries, FETCHED_AT)
         assert batch.duplicates == plain.duplicates == 2
         assert batch.items == tuple(with_story_signature(item, tags) for item in plain.items)
+
+
+# --------------------------------------------------------------------------- token rows
+
+
+def _numpy_token_row(token: str) -> bytes:
+    """A token's row as numpy makes it: the reference _token_row is pinned to."""
+    data = token.encode("utf-8")
+    digest = hashlib.shake_128(data).digest(2 * _LANES)
+    hashes = np.frombuffer(digest, ">u2") & np.array([0x7FFF] * _LANES, ">u2")
+    return np.append(hashes, zlib.crc32(data) % _BUCKETS).astype(np.uint16).tobytes()
+
+
+def test_token_rows_equal_numpys():
+    rng = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyzåäö0123456789é€😀"
+    tokens = ["", "bibliotek", *("".join(rng.choices(letters, k=rng.randint(1, 30)))
+                                 for _ in range(2000))]
+    for token in tokens:
+        assert _token_row(token) == _numpy_token_row(token), token
