@@ -147,14 +147,20 @@ def _grams(word: str, low: int = 3, high: int = 5):
 
 
 def _gram_matrix(words: list[str], index: dict) -> sp.csr_matrix:
-    """Rows: words; columns: char_wb n-grams in `index` (unknown n-grams dropped)."""
-    cols, lengths = [], []
-    for word in words:
-        before = len(cols)
-        cols.extend(map(index.get, _grams(word), repeat(-1)))
-        lengths.append(len(cols) - before)
-    rows = np.repeat(np.arange(len(words)), lengths)
-    return _counts(rows, np.asarray(cols, np.int64), (len(words), len(index)))
+    """Rows: words; columns: char_wb n-grams in `index` (unknown n-grams dropped). The n-grams
+    of all words are cut in one list comprehension and looked up in one pass in C."""
+    padded = [f" {word} " for word in words]
+    grams = [word[i:i + n] for word in padded for n in (3, 4, 5)
+             for i in range(len(word) - n + 1)]
+    cols = np.fromiter(map(index.get, grams, repeat(-1)), np.int64, len(grams))
+    rows = np.repeat(np.arange(len(words)), _gram_counts(padded))
+    return _counts(rows, cols, (len(words), len(index)))
+
+
+def _gram_counts(padded: list[str]) -> np.ndarray:
+    """How many 3-, 4- and 5-grams each padded word has, as `_grams` cuts them."""
+    lengths = np.fromiter(map(len, padded), np.int64, len(padded))
+    return sum(np.maximum(lengths - n + 1, 0) for n in (3, 4, 5))
 
 
 def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:

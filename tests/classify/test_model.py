@@ -12,8 +12,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from scanner.classify.features import (
-    _WORD, TextFeatures, _counts, _gram_matrix, _tokens, clean_text, l2_normalized, model_text,
-    word_tokens,
+    _WORD, TextFeatures, _counts, _gram_matrix, _grams, _tokens, clean_text, l2_normalized,
+    model_text, word_tokens,
 )
 from scanner.classify.labels import LabelledText
 from scanner.classify.model import ModelFormatError, TagModel, best_threshold, grouped_folds
@@ -353,3 +353,23 @@ def test_term_counts_equal_looking_up_every_bigram(trained):
     for part in ("indptr", "indices", "data"):
         assert np.array_equal(getattr(got, part), getattr(expected, part)), part
     assert got.nnz > 100 and (ids >= n).any()
+
+
+def test_gram_matrix_counts_each_words_char_grams():
+    """The batch's n-grams, cut in one pass, are each word's `_grams` counted row by row
+    (words of zero, one and two letters included: they have fewer or no 4- and 5-grams)."""
+    rng = random.Random(7)
+    letters = "abcåäöé_1"
+    words = ["", "a", "ab", "abc"] + ["".join(rng.choice(letters) for _ in range(rng.randint(0, 9)))
+                                      for _ in range(300)]
+    index = {}
+    for gram in (g for word in words for g in _grams(word)):
+        if rng.random() < 0.7:  # some n-grams unknown: dropped
+            index.setdefault(gram, len(index))
+    expected = np.zeros((len(words), len(index)), np.float32)
+    for row, word in enumerate(words):
+        for gram in _grams(word):
+            if gram in index:
+                expected[row, index[gram]] += 1
+    assert np.array_equal(_gram_matrix(words, index).toarray(), expected)
+    assert _gram_matrix([], index).shape == (0, len(index))
