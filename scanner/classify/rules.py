@@ -24,7 +24,7 @@ import html
 import math
 import re
 from collections import _count_elements  # Counter's C loop, without Counter's Python __init__
-from collections.abc import KeysView
+from collections.abc import Callable, KeysView
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -341,6 +341,13 @@ class _TokenIndex:
         # that starts (ends) otherwise matches no prefix (suffix) and needs no more lookups
         self.prefix_starts = {key[:self.prefix_lengths[0]] for key in self.prefix}
         self.suffix_ends = {key[-self.suffix_lengths[0]:] for key in self.suffix}
+        # A word's stem starts the word (Snowball only cuts endings), so a stem of the index
+        # starts the word, and a suffix's end is in it, where the stem can match: other words
+        # are not stemmed unless they match something (a word's stem is its unit)
+        self.stem_length = min(map(len, self.stem), default=0)
+        self.stem_starts = {key[:self.stem_length] for key in self.stem}
+        self.suffix_end_in = _search_for(self.suffix_ends)
+        self.infix_in = _search_for(infix for infix, _ in self.infix)
         self.sizes = [len(term.atoms) for term in terms]
         self.anchors = anchors
         self.phrases = [_phrase(t, anchors[t], size) for t, size in enumerate(self.sizes)]
@@ -364,7 +371,9 @@ class _TokenIndex:
     def matching(self, words: KeysView[str]) -> set[str]:
         """Those of `words` that match a one-word term or anchor a phrase (set operations in C;
         a word never seen before is looked up once)."""
-        new = None if self.seen.issuperset(words) else words - self.seen
+        # (set.difference looks each word up in seen; `words - seen` would first build their
+        # intersection)
+        new = None if self.seen.issuperset(words) else set(words).difference(self.seen)
         if new:
             if len(self.seen) + len(new) > CACHE_LIMIT:
                 self.seen.clear()
@@ -377,9 +386,11 @@ class _TokenIndex:
         return words & self.active.keys()
 
     def _learn(self, word: str) -> None:
-        stemmed = stem(word)
+        stemmed = stem(word) if self._stem_can_match(word) else None
         refs = frozenset(self._find(word, stemmed))
         if refs:
+            if stemmed is None:
+                stemmed = stem(word)
             self.hits[word] = entry = _Entry(
                 stemmed, tuple((t, "" if self.pooled[t] else stemmed)
                                for t, p in refs if p == 0 and self.sizes[t] == 1),
@@ -388,22 +399,39 @@ class _TokenIndex:
             if entry.singles or entry.anchors:
                 self.active[word] = entry
 
-    def _find(self, word: str, stemmed: str) -> list[Ref]:
-        found = [*self.text.get(word, ()), *self.stem.get(stemmed, ())]
+    def _stem_can_match(self, word: str) -> bool:
+        """Whether the word's stem, which starts the word, can be a stem of the index or end
+        with a suffix of it."""
+        return (word[:self.stem_length] in self.stem_starts
+                or self.suffix_end_in is not None and self.suffix_end_in(word) is not None)
+
+    def _find(self, word: str, stemmed: str | None) -> list[Ref]:
+        """The refs the word matches; `stemmed`: its stem, None where it cannot match."""
+        found = [*self.text.get(word, ())]
+        if stemmed is not None:
+            found += self.stem.get(stemmed, ())
         if self.prefix and word[:self.prefix_lengths[0]] in self.prefix_starts:
             for length in self.prefix_lengths:
                 if length > len(word):
                     break
                 found += self.prefix.get(word[:length], ())
-        for form in {word, stemmed}:
+        for form in {word, stemmed or word}:
             if not self.suffix or form[-self.suffix_lengths[0]:] not in self.suffix_ends:
                 continue
             for length in self.suffix_lengths:
                 if length > len(form):
                     break
                 found += self.suffix.get(form[-length:], ())
-        found += [ref for infix, ref in self.infix if infix in word]
+        if self.infix_in is not None and self.infix_in(word) is not None:
+            found += [ref for infix, ref in self.infix if infix in word]
         return found
+
+
+def _search_for(texts) -> Callable[[str], re.Match | None] | None:
+    """The search method of a pattern that finds any of `texts` in a word (None for none):
+    one pass in C where most words hold none of them."""
+    texts = sorted(set(texts))
+    return re.compile("|".join(map(re.escape, texts))).search if texts else None
 
 
 def _compile_terms(taxonomy: Taxonomy) -> list[_Term]:

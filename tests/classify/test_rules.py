@@ -10,7 +10,7 @@ from textwrap import dedent
 
 import pytest
 
-from scanner.classify.rules import RATE, THRESHOLD, RuleHit, RuleMatcher, round4
+from scanner.classify.rules import RATE, THRESHOLD, RuleHit, RuleMatcher, _code, round4
 from scanner.classify.taxonomy import load_taxonomy, parse_taxonomy_text
 from scanner.classify.text import _TOKEN, fold, parse_keyword, stem, tokens
 from scanner.plaintext import PLAIN_MARKS
@@ -621,3 +621,52 @@ def test_evidence_of_words_equals_the_evidence_with_its_relevance_terms(shipped)
             (expected.scores, expected.relevant, expected._units)
         relevant += found.relevant
     assert 0 < relevant < len(examples)
+
+
+def _refs_by_definition(index, word: str) -> frozenset:
+    """The (term, position) refs a word matches, every key of the index tried: the word or its
+    stem, a prefix it starts with, a suffix it or its stem ends with, an infix it holds."""
+    stemmed = stem(word)
+    found = {*index.text.get(word, ()), *index.stem.get(stemmed, ())}
+    found.update(ref for key, refs in index.prefix.items() if word.startswith(key)
+                 for ref in refs)
+    found.update(ref for key, refs in index.suffix.items()
+                 if word.endswith(key) or stemmed.endswith(key) for ref in refs)
+    found.update(ref for infix, ref in index.infix if infix in word)
+    return frozenset(found)
+
+
+def _learning_vocabulary(shipped) -> list[str]:
+    """Words of the bundled examples and of the shipped keywords, inflected and compounded."""
+    from scanner.classify import bundled_examples
+    words = {word for example in bundled_examples()
+             for word in tokens(example.title) + tokens(example.text)}
+    endings, starts = ("", "en", "ens", "er", "erna", "s", "ar"), ("skol", "folk", "x")
+    for term in shipped._terms:
+        for atom in term.atoms:
+            words.update(atom.text + ending for ending in endings)
+            words.update(start + atom.text for start in starts)
+    return sorted(words)
+
+
+def test_stems_start_their_words(shipped):
+    """What _learn's shortcut rests on: Snowball only cuts endings."""
+    vocabulary = _learning_vocabulary(shipped)
+    assert len(vocabulary) > 3000
+    assert all(word.startswith(stem(word)) for word in vocabulary)
+
+
+def test_words_learnt_without_their_stem_match_what_every_key_tried_would(shipped):
+    """_learn stems a word only where its stem can match (or the word matches something): the
+    words it learns match the refs of the definition, with the stem as their unit."""
+    index = RuleMatcher(shipped.taxonomy)._index
+    vocabulary = _learning_vocabulary(shipped)
+    stemmed_only_where_needed = 0
+    for word in vocabulary:
+        index._learn(word)
+        refs = _refs_by_definition(index, word)
+        entry = index.hits.get(word)
+        assert (entry.members if entry else frozenset()) == frozenset(map(_code, refs)), word
+        assert entry is None or entry.unit == stem(word)
+        stemmed_only_where_needed += not index._stem_can_match(word)
+    assert stemmed_only_where_needed > len(vocabulary) // 2  # the shortcut is taken
