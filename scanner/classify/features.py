@@ -15,7 +15,7 @@ import html
 import re
 import threading
 import unicodedata
-from itertools import compress, repeat
+from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -276,10 +276,13 @@ class TextFeatures:
         """Rows of the word -> n-gram matrix for every token, learning unseen words once; past
         `max_words` remembered words, the learnt ones are forgotten first."""
         ids = self._lookup(tokens)
-        unseen = ids < 0
-        if not unseen.any():
+        places = np.flatnonzero(ids < 0)
+        if not len(places):
             return ids
-        new = list(dict.fromkeys(compress(tokens, unseen)))
+        # the unseen tokens picked by their places (iterating the mask would make a numpy
+        # bool of every token)
+        unseen = list(map(tokens.__getitem__, places.tolist()))
+        new = list(dict.fromkeys(unseen))
         fitted = len(self.words) + 1  # the training words and "SEP"
         if len(self._rows) + len(new) > self.max_words and len(self._rows) > fitted:
             self._rows, self._w = {**self.words, "SEP": len(self.words)}, self._w[:fitted]
@@ -289,7 +292,7 @@ class TextFeatures:
         if self._grown is None:
             self._grown = _GrowingRows(self._w)
         self._w = self._grown.append(_gram_matrix(new, self.grams))
-        ids[unseen] = self._lookup(list(compress(tokens, unseen)))
+        ids[places] = self._lookup(unseen)
         return ids
 
     def _term_counts(self, unigram, bigram, n_docs: int) -> sp.csr_matrix:
