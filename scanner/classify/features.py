@@ -148,13 +148,27 @@ def _grams(word: str, low: int = 3, high: int = 5):
 
 def _gram_matrix(words: list[str], index: dict) -> sp.csr_matrix:
     """Rows: words; columns: char_wb n-grams in `index` (unknown n-grams dropped). The n-grams
-    of all words are cut in one list comprehension and looked up in one pass in C."""
+    of all words are cut in one list comprehension, by slices made in advance, and looked up
+    in one pass in C."""
     padded = [f" {word} " for word in words]
-    grams = [word[i:i + n] for word in padded for n in (3, 4, 5)
-             for i in range(len(word) - n + 1)]
+    grams = [word[cut] for word in padded for cut in _gram_cuts(len(word))]
     cols = np.fromiter(map(index.get, grams, repeat(-1)), np.int64, len(grams))
     rows = np.repeat(np.arange(len(words)), _gram_counts(padded))
     return _counts(rows, cols, (len(words), len(index)))
+
+
+def _cuts(length: int) -> tuple[slice, ...]:
+    """The slices of a padded word of this length that are its n-grams, as `_grams` cuts
+    them."""
+    return tuple(slice(i, i + n) for n in (3, 4, 5) for i in range(length - n + 1))
+
+
+_SHORT_CUTS = tuple(map(_cuts, range(64)))  # made once for the usual lengths, not per word
+
+
+def _gram_cuts(length: int) -> tuple[slice, ...]:
+    """`_cuts(length)`, made in advance for lengths below 64."""
+    return _SHORT_CUTS[length] if length < len(_SHORT_CUTS) else _cuts(length)
 
 
 def _gram_counts(padded: list[str]) -> np.ndarray:

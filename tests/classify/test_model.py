@@ -357,11 +357,12 @@ def test_term_counts_equal_looking_up_every_bigram(trained):
 
 def test_gram_matrix_counts_each_words_char_grams():
     """The batch's n-grams, cut in one pass, are each word's `_grams` counted row by row
-    (words of zero, one and two letters included: they have fewer or no 4- and 5-grams)."""
+    (words of zero, one and two letters included: they have fewer or no 4- and 5-grams; and
+    words longer than those whose cuts are made in advance)."""
     rng = random.Random(7)
     letters = "abcåäöé_1"
-    words = ["", "a", "ab", "abc"] + ["".join(rng.choice(letters) for _ in range(rng.randint(0, 9)))
-                                      for _ in range(300)]
+    lengths = [0, 1, 2, 3, 60, 61, 62, 63, 64, 200] + [rng.randint(0, 9) for _ in range(300)]
+    words = ["".join(rng.choice(letters) for _ in range(n)) for n in lengths]
     index = {}
     for gram in (g for word in words for g in _grams(word)):
         if rng.random() < 0.7:  # some n-grams unknown: dropped
