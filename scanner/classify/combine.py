@@ -34,7 +34,7 @@ from scanner.classify.features import (
     MAX_MODEL_CHARS, MAX_MODEL_TITLE_CHARS, TITLE_REPEAT, clean_text_and_plain,
 )
 from scanner.classify.model import TagModel, TrainReport, f1_summary
-from scanner.classify.rules import THRESHOLD, RuleEvidence, RuleMatcher, round4, words_of
+from scanner.classify.rules import THRESHOLD, RuleEvidence, RuleMatcher, words_of
 from scanner.classify.text import plain_lowered
 from scanner.errors import ScannerError
 from scanner.models import Taxonomy, built
@@ -145,6 +145,7 @@ class Tagger:
         self.taxonomy, self.rules, self.model = taxonomy, rules, model
         self.tag_ids = tuple(tag.id for tag in taxonomy.tags)
         self._priority = {tag.id: tag.priority for tag in taxonomy.tags}
+        self._priorities = np.array([tag.priority for tag in taxonomy.tags])
         self._columns = {tag: j for j, tag in enumerate(self.tag_ids)}
         stored = model.blend if model is not None and model.blend else {}
         self.blend = blend or Blend(**{f.name: stored[f.name] for f in fields(Blend)
@@ -188,16 +189,23 @@ class Tagger:
         given, score, origin, relevant, model = self._given(prepared, rule, rule_relevant,
                                                             tokens)
         relevant &= given.any(axis=1)  # an item with no tag is not relevant
-        rows, columns = np.nonzero(given & relevant[:, None])
+        rows, columns, scores = self._given_in_order(given & relevant[:, None], score)
         features = self._model_features(rows, columns, model)
         per_item: list[list] = [[] for _ in prepared]
-        for i, j, value, code, words in zip(rows.tolist(), columns.tolist(),
-                                            score[rows, columns].tolist(),
+        for i, j, value, code, words in zip(rows.tolist(), columns.tolist(), scores.tolist(),
                                             origin[rows, columns].tolist(), features):
             per_item[i].append((j, value, code, words))
-        return [self._decide(item, found[i], per_item[i], bool(relevant[i]),
-                             plain_words[i])
-                for i, item in enumerate(prepared)]
+        return [self._decide(*item_and_findings) for item_and_findings in
+                zip(prepared, found, per_item, relevant.tolist(), plain_words)]
+
+    def _given_in_order(self, given: np.ndarray, score: np.ndarray):
+        """(row, column, score rounded by round4) of each given tag, per row best first: by
+        rounded score, then priority, then column (the order _decide's sort keeps for items
+        without source tags), for the whole batch at once."""
+        rows, columns = np.nonzero(given)
+        scores = round4_many(score[rows, columns])
+        order = np.lexsort((columns, self._priorities[columns], -scores, rows))
+        return rows[order], columns[order], scores[order]
 
     def _rule_scores(self, prepared, plains):
         """The rules' evidence, scores and relevance per item, the model's tokens of each item
@@ -256,17 +264,20 @@ class Tagger:
     def _decide(self, item, found: RuleEvidence, given: list, relevant: bool,
                 plain_words: tuple[list[str], tuple[bytes, bytes]] | None = None
                 ) -> tuple[bool, list[tuple[str, float, str, str]], str]:
-        """`given`: (column, score, origin code, model words) of each tag the item gets;
-        `plain_words`: the item's words and their bytes for language_of_plain, when known."""
+        """`given`: (column, rounded score, origin code, model words) of each tag the item
+        gets, best first (`_given_in_order`); `plain_words`: the item's words and their bytes
+        for language_of_plain, when known."""
         title, text, source_tags, lang = item
+        if source_tags:  # back in column order: sorted again below, with the source's tags,
+            given = sorted(given, key=_column)  # ties keep that order
         tag_ids, scored = self.tag_ids, []
         for j, score, code, words in given:  # one column per tag: no tag twice
             tag = tag_ids[j]
-            scored.append((tag, round4(score), _why(found.terms(tag), words), ORIGINS[code - 1]))
+            scored.append((tag, score, _why(found.terms(tag), words), ORIGINS[code - 1]))
         if source_tags:
             scored = _with_source_tags(scored, source_tags)
-        if len(scored) > 1:
-            scored.sort(key=lambda t: (-t[1], self._priority.get(t[0], 9)))
+            if len(scored) > 1:
+                scored.sort(key=lambda t: (-t[1], self._priority.get(t[0], 9)))
         return relevant, scored, lang or self._language(title, text, plain_words)
 
     def _language(self, title: str, text: str,
@@ -305,6 +316,24 @@ def cyclic_gc_paused():
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_resume:
                 gc.enable()
+
+
+def _column(given: tuple) -> int:
+    return given[0]
+
+
+def round4_many(values: np.ndarray) -> np.ndarray:
+    """rules.round4 of every value, by its float operations on the whole array (numpy's are
+    the same IEEE operations); the values round4 leaves to round() are rounded one by one."""
+    with np.errstate(invalid="ignore"):  # infinities: left to round()
+        scaled = values * 10_000.0
+        whole = np.floor(scaled)
+        fraction = scaled - whole
+        rounded = (whole + (fraction > 0.5)) / 10_000.0
+        by_round = ~((values > 0.0) & (values < 1e6)) | (np.abs(fraction - 0.5) < 1e-6)
+    for k in np.flatnonzero(by_round).tolist():
+        rounded[k] = round(float(values[k]), 4)
+    return rounded
 
 
 def _with_source_tags(scored: list[tuple], source_tags) -> list[tuple]:

@@ -268,7 +268,8 @@ class RuleMatcher:
     def _evidence(self, title: dict, text: dict, text_tokens: int,
                   relevance_terms: bool = True) -> Evidence:
         """role -> owner -> {unit: (evidence, term labels)}, in the order the keys come;
-        without `relevance_terms`, a matched relevance term's is `_MATCHED`."""
+        without `relevance_terms`, a matched relevance term's is `_MATCHED`. The counts `text`
+        become its values (the caller's dicts of _count, used once)."""
         values = _text_values(text, min(1.0, math.sqrt(REFERENCE_TOKENS / max(1, text_tokens))))
         for key in title:
             values[key] = values.get(key, 0.0) + TITLE_WEIGHT
@@ -511,16 +512,12 @@ _REPEATED = (0.0, 1.0) + tuple(1.0 + REPEAT * math.log(n) for n in range(2, 256)
 
 
 def _text_values(text: dict, scale: float) -> dict:
-    """key -> (1 + REPEAT·ln(n)) · scale for the text's counts n, the same floats as computed
-    one by one (x · 1.0 is x), by C loops for the usual counts."""
-    counts = text.values()
-    if counts and max(counts) >= len(_REPEATED):
-        return {key: (1.0 + REPEAT * math.log(n) if n > 1 else 1.0) * scale
-                for key, n in text.items()}
-    values = map(_REPEATED.__getitem__, counts)
-    if scale != 1.0:
-        values = map(scale.__mul__, values)
-    return dict(zip(text.keys(), values))
+    """The counts `text` turned in place (its order kept) into key -> (1 + REPEAT·ln(n)) · scale
+    for each count n: no second dict is built, and the usual counts' values are looked up."""
+    repeated, many = _REPEATED, len(_REPEATED)
+    for key, n in text.items():
+        text[key] = (repeated[n] if n < many else 1.0 + REPEAT * math.log(n)) * scale
+    return text
 
 
 def _merge(into: Units, units: Units) -> None:

@@ -383,3 +383,37 @@ def test_tag_rows_are_tag_manys_decisions_as_plain_values(tagger):
     assert [(d.relevant, [(t.id, t.score, t.why, t.origin) for t in d.tags], d.lang)
             for d in decisions] == rows
     assert any(tags for _, tags, _ in rows)
+
+
+def test_round4_many_is_round4_of_each_value():
+    from scanner.classify.combine import round4_many
+    from scanner.classify.rules import round4
+
+    rng = np.random.default_rng(5)
+    values = np.concatenate([
+        rng.random(20_000), rng.random(2_000) * 3, np.round(rng.random(2_000), 4),
+        np.arange(0, 10_001) / 10_000.0 + 0.00005,  # halves: left to round()
+        [0.0, -0.25, 1e6, 2e6, 1e-9, np.inf, -np.inf, 0.99995, 0.12345]])
+    got = round4_many(values)
+    assert [repr(v) for v in got.tolist()] == [repr(round4(v)) for v in values.tolist()]
+    assert np.isnan(round4_many(np.array([np.nan]))[0])
+
+
+def test_given_tags_come_best_first_as_a_sort_of_each_item_would_order_them(taxonomy, rules):
+    """Rounded score, then priority, ties in column order: the stable sort by
+    (-round4(score), priority) of each item's tags taken in column order."""
+    from scanner.classify.rules import round4
+
+    tagger = Tagger(taxonomy, rules)
+    priority = [tag.priority for tag in taxonomy.tags]
+    rng = np.random.default_rng(6)
+    n_tags = len(tagger.tag_ids)
+    given = rng.random((300, n_tags)) < 0.4
+    tied = rng.choice([0.5, 0.61234, 0.9], (300, n_tags))  # ties decided by priority, column
+    score = np.where(rng.random((300, n_tags)) < 0.5, tied, rng.random((300, n_tags)))
+    rows, columns, scores = tagger._given_in_order(given, score)
+    for i in range(300):
+        expected = sorted([(j, round4(score[i, j])) for j in np.flatnonzero(given[i]).tolist()],
+                          key=lambda pair: (-pair[1], priority[pair[0]]))
+        mine = rows == i
+        assert list(zip(columns[mine].tolist(), scores[mine].tolist())) == expected

@@ -452,7 +452,7 @@ def test_text_values_are_the_formula_computed_one_by_one():
         scale = rng.choice([1.0, rng.random(), math.sqrt(300 / rng.randint(301, 20_000))])
         expected = {key: (1.0 + REPEAT * math.log(n) if n > 1 else 1.0) * scale
                     for key, n in counts.items()}
-        got = _text_values(counts, scale)
+        got = _text_values(dict(counts), scale)
         assert list(got) == list(expected)
         assert [repr(v) for v in got.values()] == [repr(v) for v in expected.values()]
 
@@ -496,7 +496,7 @@ def test_evidence_is_grouped_by_role_owner_and_unit(shipped):
                 units[unit] = (max(old, value), tuple(sorted({*labels, terms[term].label})))
             else:
                 units[unit] = (value, (terms[term].label,))
-        assert shipped._evidence(title, text, tokens_in_text) == expected
+        assert shipped._evidence(title, dict(text), tokens_in_text) == expected
 
 
 def counted_phrase_by_phrase(matcher, words: list[str]) -> dict:
