@@ -414,8 +414,6 @@ _WORD_TOKENS = _Memo(_word_tokens)
 
 def _word_token(word: str) -> str:
     """The word's one token, "" for none, _SEVERAL for more."""
-    if _PLAIN_WORD.fullmatch(word):
-        return _token(word.lower())
     tokens = _WORD_TOKENS[word]
     if len(tokens) == 1:
         return tokens[0]
@@ -423,9 +421,6 @@ def _word_token(word: str) -> str:
 
 
 _SEVERAL = " "  # no token holds a space
-# A word of ASCII letters and digits, å, ä and ö (most words): one piece, NFC already, and its
-# casefold is its lower(); its token needs none of _word_tokens' steps but _token.
-_PLAIN_WORD = re.compile("[0-9A-Za-zÅÄÖåäö]+")
 _WORD_TOKEN = _Memo(_word_token)
 
 

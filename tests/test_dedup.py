@@ -18,8 +18,6 @@ from scanner.dedup import (
     _normalised,
     _split_canonical,
     _token_row,
-    _word_token,
-    _word_tokens,
     ItemBatch,
     canonical_url,
     content_hash,
@@ -270,13 +268,3 @@ def test_token_rows_equal_numpys():
                                  for _ in range(2000))]
     for token in tokens:
         assert _token_row(token) == _numpy_token_row(token), token
-
-
-def test_plain_words_token_as_the_general_path_does():
-    rng = random.Random(11)
-    letters = "abcdefghijklmnopqrstuvwxyzåäöABCDEFGHIJKLMNOPQRSTUVWXYZÅÄÖ0123456789"
-    words = ["Läs", "mer", "2025", "7", "BIBLIOTEKEN", "och", "Och", "bibliotekens", "stärkta",
-             *("".join(rng.choices(letters, k=rng.randint(1, 14))) for _ in range(5000))]
-    for word in words:
-        tokens = _word_tokens(word)
-        assert _word_token(word) == (tokens[0] if tokens else ""), word
