@@ -22,6 +22,11 @@ from datetime import datetime
 from importlib.machinery import ModuleSpec
 from typing import TYPE_CHECKING
 
+try:
+    import fcntl
+except ImportError:  # Windows has none
+    fcntl = None
+
 from scanner import dedup
 from scanner.fetch import next_state
 from scanner.models import FetchResult, ParseResult, Source, SourceScanResult, SourceState
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("scanner")
 QUIET_GROUP = 200
+PIPE_BYTES = 1 << 20  # Linux's default limit for a pipe's size (/proc/sys/fs/pipe-max-size)
 PARSE_AHEAD = 3  # bodies per parse worker handed out ahead of storing
 PARSE_SOURCES_PER_WORKER = 8  # below this many sources per worker, parsing in-process wins
 
@@ -85,6 +91,7 @@ def worker_pool(workers: int, spec: TaggerSpec | None,
     start_fork_server(preload)
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                    initializer=use_tagger, initargs=(spec,))
+    _widen_pipes(executor)
     try:
         with main_module_not_imported_by_workers():
             warming = [executor.submit(warm_up) for _ in range(workers)]
@@ -94,6 +101,21 @@ def worker_pool(workers: int, spec: TaggerSpec | None,
         executor.shutdown(cancel_futures=True)
         raise
     return executor
+
+
+def _widen_pipes(executor: ProcessPoolExecutor) -> None:
+    """Let a whole body (to a worker) or parsed batch (back) fit in its pipe, as far as Linux
+    allows. In a 64 kB pipe one goes over in several reads, and this process's reading
+    thread needs the GIL back for each, while the scan's own thread holds it storing: the
+    worker waits, blocked in its write, for up to a switch interval per piece."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    if set_size is None:
+        return
+    for queue in ("_call_queue", "_result_queue"):  # CPython's executor's own
+        try:
+            fcntl.fcntl(getattr(executor, queue)._reader.fileno(), set_size, PIPE_BYTES)
+        except (AttributeError, OSError):  # another Python's executor, or a lower system limit
+            pass
 
 
 @contextmanager
@@ -176,15 +198,11 @@ class ScanCycle:
         self._hand_out()
         if wait and self.pending and not self.parser.parse_one_waiting():
             futures.wait([p.prepared for p in self.pending], return_when=futures.FIRST_COMPLETED)
-        still = []
-        for pending in self.pending:
-            if pending.prepared.done():
-                self._report(self._safely(pending.source, pending.fetched, self._store_one,
-                                          pending))
-            else:
-                still.append(pending)
-        self.pending = still
-        self._hand_out()
+        done, self.pending = _split(self.pending, lambda pending: pending.prepared.done())
+        self._hand_out()  # before storing: the workers parse the next bodies meanwhile
+        for pending in done:
+            self._report(self._safely(pending.source, pending.fetched, self._store_one,
+                                      pending))
 
     def _store_one(self, pending: Pending) -> SourceScanResult | None:
         source, fetched = pending.source, pending.fetched
@@ -240,6 +258,14 @@ class ScanCycle:
         self.results.append(result)
         if self.on_result:
             self.on_result(result)
+
+
+def _split(values: list, test: Callable) -> tuple[list, list]:
+    """(the values that pass `test`, the others), each in order."""
+    passed, failed = [], []
+    for value in values:
+        (passed if test(value) else failed).append(value)
+    return passed, failed
 
 
 def _prepared(future: Future) -> Prepared:

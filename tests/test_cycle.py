@@ -1,5 +1,6 @@
 """The scan cycle's worker-process parsing path, through real HTTP on loopback."""
 
+import fcntl
 import gc
 import subprocess
 import sys
@@ -8,8 +9,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from scanner.core import Scanner
-from scanner.cycle import PARSER_MODULES, ParsePool, surely_parses_in_workers, worker_pool
-from scanner.models import Source, SourceState
+from scanner.cycle import (
+    PARSE_AHEAD, PARSER_MODULES, PIPE_BYTES, ParsePool, ScanCycle, surely_parses_in_workers,
+    worker_pool,
+)
+from scanner.models import FetchResult, Source, SourceState
+from scanner.store import Store
 from scanner.preparing import GC_THRESHOLDS
 from scanner.settings import Settings
 from tests.httpserver import conditional
@@ -150,6 +155,51 @@ def test_workers_share_the_fork_servers_imports_frozen_out_of_garbage_collection
         pool.shutdown()
     assert min(frozen) > 20_000  # the objects of the preloaded modules (numpy, scipy, ...)
     assert thresholds == GC_THRESHOLDS  # and they collect less often
+
+
+def test_a_workers_pipes_hold_a_whole_body_and_parsed_batch():
+    """Else each goes over in 64 kB pieces, and the worker waits on this process's threads
+    between them."""
+    pool = worker_pool(2, None)
+    try:
+        sizes = [fcntl.fcntl(queue._reader.fileno(), fcntl.F_GETPIPE_SZ)
+                 for queue in (pool._call_queue, pool._result_queue)]
+    finally:
+        pool.shutdown()
+    assert sizes == [PIPE_BYTES, PIPE_BYTES]
+
+
+class WatchedStore(Store):
+    """The real store, noting how many bodies the parser had been given at each batch."""
+
+    def __init__(self, engine, parser_log: list):
+        super().__init__(engine)
+        self.parser_log, self.given_at_store = parser_log, []
+
+    def store_batch(self, *arguments, **keywords):
+        self.given_at_store.append(len(self.parser_log))
+        return super().store_batch(*arguments, **keywords)
+
+
+def test_the_parser_gets_the_next_bodies_before_a_parsed_batch_is_stored(tmp_path):
+    """So that workers parse while this process stores, instead of waiting for it."""
+    settings = Settings(config_dir=tmp_path, parse_workers=1)
+    sources = {f"b{n}": Source(id=f"b{n}", name=f"B {n}", url=f"https://b{n}.example.se/rss")
+               for n in range(3 * PARSE_AHEAD)}
+    given: list = []
+    store = WatchedStore(Store.open(f"sqlite:///{tmp_path / 'scanner.db'}").engine, given)
+    with ParsePool(settings, 1, None) as parser:
+        plain_submit = parser.submit
+        parser.submit = lambda *arguments: given.append(arguments) or plain_submit(*arguments)
+        cycle = ScanCycle(store, settings, sources, {}, NOW, parser)
+        for n, source in enumerate(sources.values()):
+            cycle.unparsed.append((source, FetchResult(source.id, source.url, "ok", NOW,
+                                                       status=200, body=rss(n))))
+        results = cycle.finish()
+    store.close()
+    assert [r.new for r in results] == [3] * len(sources)
+    assert store.given_at_store[0] == 2 * PARSE_AHEAD  # the next ones before the first batch
+    assert len(given) == len(sources)
 
 
 WORKER_MAIN = """
