@@ -11,6 +11,8 @@ child's tree from outside, so the sampling costs the engine nothing.
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.util
 import itertools
 import json
 import os
@@ -115,6 +117,15 @@ def train_bootstrap_model(folder: Path) -> None:
             "bootstrap_spec(taxonomy_path(Path('.')), Settings().cache_dir,"
             " datetime.now(timezone.utc))")
     subprocess.run([sys.executable, "-c", code], cwd=folder, check=True)
+
+
+def compile_scanner() -> None:
+    """Byte-compile scanner's modules, as pip does when it installs a package (reader's are, in
+    site-packages). With PYTHONDONTWRITEBYTECODE set, as on the development machines, an
+    editable install is compiled from source again by every process, the fork server of the
+    timed scan included."""
+    package = importlib.util.find_spec("scanner").submodule_search_locations[0]
+    compileall.compile_dir(package, quiet=1)
 
 
 def write_sources(workdir: Path, urls: list[str]) -> None:
@@ -310,6 +321,7 @@ def main() -> None:
 
 
 def _run(args, tmp: Path) -> None:
+    compile_scanner()
     train_bootstrap_model(tmp)
     write_corpus(tmp / "ingest", args.feeds, args.entries)
     write_corpus(tmp / "rescan", args.rescan_sources, 5)
