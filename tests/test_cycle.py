@@ -14,9 +14,9 @@ from scanner.cycle import (
     worker_pool,
 )
 from scanner.models import FetchResult, Source, SourceState
-from scanner.store import Store
 from scanner.preparing import GC_THRESHOLDS
 from scanner.settings import Settings
+from scanner.store import Store
 from tests.httpserver import conditional
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
