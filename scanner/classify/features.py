@@ -141,9 +141,10 @@ def _index_dtype(shape, nnz: int):
     return np.int32 if fits else np.int64
 
 
-def _grams(word: str, low: int = 3, high: int = 5):
+def _grams(word: str):
+    """The word's char_wb 3-, 4- and 5-grams (padded with a space each side)."""
     padded = f" {word} "
-    return (padded[i:i + n] for n in range(low, high + 1) for i in range(len(padded) - n + 1))
+    return (padded[cut] for cut in _gram_cuts(len(padded)))
 
 
 def _gram_matrix(words: list[str], index: dict) -> sp.csr_matrix:
@@ -158,8 +159,7 @@ def _gram_matrix(words: list[str], index: dict) -> sp.csr_matrix:
 
 
 def _cuts(length: int) -> tuple[slice, ...]:
-    """The slices of a padded word of this length that are its n-grams, as `_grams` cuts
-    them."""
+    """The slices of a padded word of this length that are its 3-, 4- and 5-grams."""
     return tuple(slice(i, i + n) for n in (3, 4, 5) for i in range(length - n + 1))
 
 
@@ -172,7 +172,7 @@ def _gram_cuts(length: int) -> tuple[slice, ...]:
 
 
 def _gram_counts(padded: list[str]) -> np.ndarray:
-    """How many 3-, 4- and 5-grams each padded word has, as `_grams` cuts them."""
+    """How many 3-, 4- and 5-grams each padded word has, as `_cuts` cuts them."""
     lengths = np.fromiter(map(len, padded), np.int64, len(padded))
     return sum(np.maximum(lengths - n + 1, 0) for n in (3, 4, 5))
 

@@ -355,21 +355,28 @@ def test_term_counts_equal_looking_up_every_bigram(trained):
     assert got.nnz > 100 and (ids >= n).any()
 
 
+def plain_grams(word: str) -> list[str]:
+    """char_wb 3- to 5-grams, cut one by one (what _grams' slices made in advance must give)."""
+    padded = f" {word} "
+    return [padded[i:i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
+
+
 def test_gram_matrix_counts_each_words_char_grams():
-    """The batch's n-grams, cut in one pass, are each word's `_grams` counted row by row
+    """The batch's n-grams, cut in one pass, are each word's n-grams counted row by row
     (words of zero, one and two letters included: they have fewer or no 4- and 5-grams; and
     words longer than those whose cuts are made in advance)."""
     rng = random.Random(7)
     letters = "abcåäöé_1"
     lengths = [0, 1, 2, 3, 60, 61, 62, 63, 64, 200] + [rng.randint(0, 9) for _ in range(300)]
     words = ["".join(rng.choice(letters) for _ in range(n)) for n in lengths]
+    assert all(list(_grams(word)) == plain_grams(word) for word in words)
     index = {}
-    for gram in (g for word in words for g in _grams(word)):
+    for gram in (g for word in words for g in plain_grams(word)):
         if rng.random() < 0.7:  # some n-grams unknown: dropped
             index.setdefault(gram, len(index))
     expected = np.zeros((len(words), len(index)), np.float32)
     for row, word in enumerate(words):
-        for gram in _grams(word):
+        for gram in plain_grams(word):
             if gram in index:
                 expected[row, index[gram]] += 1
     assert np.array_equal(_gram_matrix(words, index).toarray(), expected)
