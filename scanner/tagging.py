@@ -23,7 +23,7 @@ from scanner.classify.model_format import (
     sklearn_version,
     unpacked_body,
 )
-from scanner.models import Item, ItemTag, Taxonomy, item_with
+from scanner.models import Item, ItemTag, Taxonomy, built, item_with
 
 if TYPE_CHECKING:
     from scanner.classify.combine import TagDecision, Tagger
@@ -150,10 +150,8 @@ _PLAIN_ITEM_TAG = (not hasattr(ItemTag, "__post_init__") and not hasattr(ItemTag
 
 def _built_item_tag(tag: str, score: float, why: str, origin: str) -> ItemTag:
     """ItemTag(tag, score, why, origin) without the frozen dataclass's __init__ (it runs for
-    every tag of every item): models.built's body, without a second call per tag."""
-    instance = object.__new__(ItemTag)
-    instance.__dict__.update(tag=tag, score=score, why=why, origin=origin)
-    return instance
+    every tag of every item)."""
+    return built(ItemTag, tag=tag, score=score, why=why, origin=origin)
 
 
 _item_tag = _built_item_tag if _PLAIN_ITEM_TAG else ItemTag
